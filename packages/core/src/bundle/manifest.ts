@@ -1,0 +1,95 @@
+import { z } from 'zod';
+
+/**
+ * The bundle contract between trainer and core (see docs/ARCHITECTURE.md, "Bundle").
+ *
+ * A bundle is a directory:
+ *   manifest.json           this document
+ *   <graph>.onnx            one file per graph (user_tower.onnx for `embedding` scoring, scorer.onnx for `scores`)
+ *   items.json              external item ids, JSON array of strings, index = row
+ *   items.f32               (embedding scoring) item vectors, little-endian float32, row-major [count, dim]
+ *   users.json              external user ids, JSON array of strings, index = row
+ *   history.indptr.u32      CSR row pointers of each known user's training history, little-endian uint32 [users+1]
+ *   history.indices.u32     CSR item indices, little-endian uint32
+ *
+ * Graph input conventions shared by every exported user graph (so core stays model-agnostic):
+ *   user_index  int64 [batch]            row in users.json; `users.count` (one past the last) means unknown user
+ *   history     int64 [batch, length]    item rows; `items.count` is the padding row (contributes nothing)
+ * Outputs:
+ *   user_tower  -> user_embedding float32 [batch, dim]      (scoring = "embedding"; score = dot(user, item))
+ *   scorer      -> scores         float32 [batch, items]    (scoring = "scores")
+ */
+
+export const BUNDLE_FORMAT = 'tastemaker-bundle';
+export const BUNDLE_FORMAT_VERSION = 1;
+
+export const tensorDtypeSchema = z.enum(['float32', 'int64', 'int32', 'bool']);
+export type TensorDtype = z.infer<typeof tensorDtypeSchema>;
+
+/** A dimension is a fixed size or a symbolic name such as "batch". */
+export const tensorSpecSchema = z.object({
+  name: z.string().min(1),
+  dtype: tensorDtypeSchema,
+  shape: z.array(z.union([z.number().int().nonnegative(), z.string().min(1)])),
+});
+export type TensorSpec = z.infer<typeof tensorSpecSchema>;
+
+export const graphSpecSchema = z.object({
+  file: z.string().min(1),
+  inputs: z.array(tensorSpecSchema).min(1),
+  outputs: z.array(tensorSpecSchema).min(1),
+  opset: z.number().int().positive(),
+});
+export type GraphSpec = z.infer<typeof graphSpecSchema>;
+
+export const fileEntrySchema = z.object({
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  bytes: z.number().int().nonnegative(),
+});
+
+export const scoringSchema = z.enum(['embedding', 'scores']);
+export type Scoring = z.infer<typeof scoringSchema>;
+
+export const manifestSchema = z.object({
+  format: z.literal(BUNDLE_FORMAT),
+  formatVersion: z.number().int().positive(),
+  createdAt: z.string(),
+  trainer: z.object({ name: z.string(), version: z.string() }),
+  model: z.object({
+    /** model id as given to the trainer, e.g. "two-tower", "bpr", "ease" */
+    kind: z.string().min(1),
+    scoring: scoringSchema,
+    /** similarity the item index uses for `embedding` scoring */
+    metric: z.enum(['ip', 'cosine']).default('ip'),
+    /** longest history fed to the user graph (most recent items kept); 0 = no limit */
+    maxHistory: z.number().int().nonnegative().default(0),
+    params: z.record(z.string(), z.unknown()).default({}),
+  }),
+  graphs: z.record(z.string(), graphSpecSchema),
+  items: z.object({
+    count: z.number().int().nonnegative(),
+    ids: z.string(),
+    embeddings: z.string().optional(),
+    dim: z.number().int().positive().optional(),
+  }),
+  users: z.object({
+    count: z.number().int().nonnegative(),
+    ids: z.string(),
+    historyIndptr: z.string(),
+    historyIndices: z.string(),
+  }),
+  dataset: z.object({ name: z.string(), format: z.string().optional() }).optional(),
+  metrics: z.record(z.string(), z.number()).default({}),
+  backend: z.string().optional(),
+  files: z.record(z.string(), fileEntrySchema),
+});
+export type Manifest = z.infer<typeof manifestSchema>;
+export type ManifestInput = z.input<typeof manifestSchema>;
+
+/** Graph names core knows how to serve, by scoring mode. */
+export const USER_GRAPH_BY_SCORING: Record<Scoring, { graph: string; output: string }> = {
+  embedding: { graph: 'user_tower', output: 'user_embedding' },
+  scores: { graph: 'scorer', output: 'scores' },
+};
+export const USER_INDEX_INPUT = 'user_index';
+export const HISTORY_INPUT = 'history';
