@@ -76,6 +76,22 @@ export interface Dataset {
   itemTitles?: string[];
   /** where it was read from; protocols use it to find companion files (e.g. ML-1M's ncf-protocol/) */
   source?: { format: string; path: string };
+  /** knowledge graph linked to the items (Last.FM KG data), when the source has one */
+  kg?: KnowledgeGraph;
+}
+
+/**
+ * Directed (head, relation, tail) triples over dense entity and relation indices; consumers that
+ * want an undirected graph (KGCN) add the reverse edges themselves.
+ */
+export interface KnowledgeGraph {
+  heads: Int32Array;
+  relations: Int32Array;
+  tails: Int32Array;
+  entityCount: number;
+  relationCount: number;
+  /** entity index of each item, by item index */
+  itemEntity: Int32Array;
 }
 
 export function interactionCount(d: Pick<Dataset, 'interactions'>): number {

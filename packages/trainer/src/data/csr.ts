@@ -1,0 +1,99 @@
+import { TastemakerError } from '@tastemaker/core';
+import type { Csr, Dataset, Interactions } from './dataset.js';
+
+function isDataset(source: Dataset | Interactions): source is Dataset {
+  return 'interactions' in source;
+}
+
+function maxPlusOne(a: Int32Array): number {
+  let m = -1;
+  for (let k = 0; k < a.length; k++) if ((a[k] as number) > m) m = a[k] as number;
+  return m + 1;
+}
+
+/**
+ * User → items matrix from interactions: items ascending within each row, one entry per
+ * (user, item), the value of the last occurrence in input order winning. Two stable counting
+ * sorts (by item, then by user) order the entries in O(n + users + items) without comparisons.
+ * Sizes default to the data set's vocabularies, or to the largest index + 1 for bare interactions.
+ */
+export function toCsr(source: Dataset | Interactions, nUsers?: number, nItems?: number): Csr {
+  const x = isDataset(source) ? source.interactions : source;
+  const rows = nUsers ?? (isDataset(source) ? source.users.size : maxPlusOne(x.user));
+  const cols = nItems ?? (isDataset(source) ? source.items.size : maxPlusOne(x.item));
+  const n = x.user.length;
+  if (x.item.length !== n || x.value.length !== n) {
+    throw new TastemakerError('INVALID_ARGUMENT', `interactions arrays differ in length: user ${n}, item ${x.item.length}, value ${x.value.length}`);
+  }
+
+  const itemStart = new Int32Array(cols + 1);
+  for (let k = 0; k < n; k++) {
+    const it = x.item[k] as number;
+    if (it < 0 || it >= cols) throw new TastemakerError('INVALID_ARGUMENT', `item index ${it} at interaction ${k} is outside [0, ${cols})`);
+    itemStart[it + 1]!++;
+  }
+  for (let c = 0; c < cols; c++) itemStart[c + 1]! += itemStart[c] as number;
+  const byItem = new Int32Array(n);
+  for (let k = 0; k < n; k++) byItem[itemStart[x.item[k] as number]!++] = k;
+
+  const userStart = new Int32Array(rows + 1);
+  for (let k = 0; k < n; k++) {
+    const u = x.user[k] as number;
+    if (u < 0 || u >= rows) throw new TastemakerError('INVALID_ARGUMENT', `user index ${u} at interaction ${k} is outside [0, ${rows})`);
+    userStart[u + 1]!++;
+  }
+  for (let r = 0; r < rows; r++) userStart[r + 1]! += userStart[r] as number;
+  const order = new Int32Array(n);
+  for (let j = 0; j < n; j++) {
+    const k = byItem[j] as number;
+    order[userStart[x.user[k] as number]!++] = k;
+  }
+
+  const indptr = new Int32Array(rows + 1);
+  const indices = new Int32Array(n);
+  const values = new Float32Array(n);
+  let nnz = 0;
+  let prevUser = -1;
+  let prevItem = -1;
+  for (let j = 0; j < n; j++) {
+    const k = order[j] as number;
+    const u = x.user[k] as number;
+    const it = x.item[k] as number;
+    if (u === prevUser && it === prevItem) {
+      values[nnz - 1] = x.value[k] as number;
+      continue;
+    }
+    indices[nnz] = it;
+    values[nnz] = x.value[k] as number;
+    nnz++;
+    indptr[u + 1]!++;
+    prevUser = u;
+    prevItem = it;
+  }
+  for (let r = 0; r < rows; r++) indptr[r + 1]! += indptr[r] as number;
+  return {
+    rows,
+    cols,
+    indptr,
+    indices: nnz === n ? indices : indices.slice(0, nnz),
+    values: nnz === n ? values : values.slice(0, nnz),
+  };
+}
+
+/** The items of row `user`, a view into the matrix. */
+export function csrRow(csr: Csr, user: number): Int32Array {
+  return csr.indices.subarray(csr.indptr[user] as number, csr.indptr[user + 1] as number);
+}
+
+/**
+ * Per item, how many users interacted with it positively (value > 0, so Last.FM KG's sampled
+ * negatives with label 0 do not count); a data set is deduplicated through toCsr first.
+ */
+export function popularity(source: Csr | Dataset): Float32Array {
+  const csr = 'indptr' in source ? source : toCsr(source);
+  const counts = new Float32Array(csr.cols);
+  for (let j = 0; j < csr.indices.length; j++) {
+    if ((csr.values[j] as number) > 0) counts[csr.indices[j] as number]! += 1;
+  }
+  return counts;
+}
