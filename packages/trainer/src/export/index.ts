@@ -1,0 +1,18 @@
+export * from './types.js';
+export {
+  L2_EPSILON,
+  buildGraph,
+  exportGraphs,
+  itemCountOf,
+  itemVectors,
+  referenceScores,
+  referenceUserVectors,
+  scoringOf,
+  userCountOf,
+  userVectorDim,
+  validateExportSpec,
+  type ExportedGraph,
+  type GraphExportOptions,
+  type ItemVectors,
+} from './graphs.js';
+export { BUNDLE_FILES, writeBundle, type WriteBundleOptions, type WrittenBundle } from './bundle-writer.js';
