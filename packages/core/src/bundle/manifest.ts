@@ -93,3 +93,6 @@ export const USER_GRAPH_BY_SCORING: Record<Scoring, { graph: string; output: str
 };
 export const USER_INDEX_INPUT = 'user_index';
 export const HISTORY_INPUT = 'history';
+
+/** The manifest's own name inside a bundle; it is the one file not listed in `files`. */
+export const MANIFEST_FILE = 'manifest.json';

@@ -1,0 +1,15 @@
+/**
+ * Node entry of @tastemaker/core: everything from the edge entry plus the parts that need node
+ * (file system bundles, onnxruntime-node, hnswlib-node).
+ */
+export * from './index.js';
+export { directorySource } from './bundle/directory-source.js';
+export { createNodeBackend, cudaUnavailableReason, NODE_DEVICES, type NodeDevice, type NodeBackendOptions } from './inference/node-backend.js';
+export { HnswIndex, HNSW_DEFAULTS, loadHnswlib, type HnswOptions } from './retrieval/hnsw-index.js';
+export {
+  createRecommender,
+  INDEX_CHOICES,
+  HNSW_AUTO_MIN_ITEMS,
+  type CreateRecommenderOptions,
+  type IndexChoice,
+} from './recommender/create-recommender.js';
