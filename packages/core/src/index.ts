@@ -8,3 +8,5 @@ export * from './bundle/index.js';
 export * from './inference/index.js';
 export * from './retrieval/index.js';
 export * from './recommender/index.js';
+export * from './store/index.js';
+export * from './policies/index.js';

@@ -13,3 +13,4 @@ export {
   type CreateRecommenderOptions,
   type IndexChoice,
 } from './recommender/create-recommender.js';
+export * from './store/node.js';

@@ -1,0 +1,73 @@
+import { TastemakerError } from '../errors/index.js';
+import type { PolicyCandidate, RankedItem } from './types.js';
+
+/** Drops repeated ids (first wins) and validates k. */
+export function uniqueCandidates(candidates: readonly PolicyCandidate[], k: number): PolicyCandidate[] {
+  if (!Number.isInteger(k) || k < 0) throw new TastemakerError('INVALID_ARGUMENT', `k must be a non-negative integer, got ${String(k)}`, { field: 'k' });
+  const seen = new Set<string>();
+  const out: PolicyCandidate[] = [];
+  for (const c of candidates) {
+    if (seen.has(c.itemId)) continue;
+    seen.add(c.itemId);
+    out.push(c);
+  }
+  return out;
+}
+
+/** Model scores standardised over the list (mean 0, sd 1), so a score weight means the same whatever the model's scale. */
+export function standardisedScores(candidates: readonly PolicyCandidate[]): Float64Array {
+  const n = candidates.length;
+  const out = new Float64Array(n);
+  if (n === 0) return out;
+  let mean = 0;
+  for (const c of candidates) mean += finite(c.score);
+  mean /= n;
+  let variance = 0;
+  for (const c of candidates) variance += (finite(c.score) - mean) ** 2;
+  const sd = Math.sqrt(variance / n);
+  if (sd === 0) return out;
+  candidates.forEach((c, i) => (out[i] = (finite(c.score) - mean) / sd));
+  return out;
+}
+
+function finite(x: number): number {
+  return Number.isFinite(x) ? x : 0;
+}
+
+/** Candidate indices ordered by value, then model score, then input order: a total order, so selection is reproducible. */
+export function orderByValue(values: ArrayLike<number>, candidates: readonly PolicyCandidate[]): number[] {
+  const idx = Array.from({ length: candidates.length }, (_, i) => i);
+  return idx.sort(
+    (a, b) =>
+      (values[b] as number) - (values[a] as number) ||
+      finite((candidates[b] as PolicyCandidate).score) - finite((candidates[a] as PolicyCandidate).score) ||
+      a - b,
+  );
+}
+
+/** Whether candidate a beats b under orderByValue's order. */
+export function beats(values: ArrayLike<number>, candidates: readonly PolicyCandidate[], a: number, b: number): boolean {
+  const dv = (values[a] as number) - (values[b] as number);
+  if (dv !== 0) return dv > 0;
+  const ds = finite((candidates[a] as PolicyCandidate).score) - finite((candidates[b] as PolicyCandidate).score);
+  if (ds !== 0) return ds > 0;
+  return a < b;
+}
+
+export function ranked(candidates: readonly PolicyCandidate[], order: readonly number[], propensities: readonly number[]): RankedItem[] {
+  return order.map((i, position) => {
+    const c = candidates[i] as PolicyCandidate;
+    return { itemId: c.itemId, score: c.score, propensity: propensities[position] as number, position };
+  });
+}
+
+export function checkNumber(option: string, value: number, min: number, max = Infinity): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) {
+    throw new TastemakerError(
+      'INVALID_CONFIG',
+      `Invalid ${option}: ${JSON.stringify(value)}. Valid values: a number in [${min}, ${max === Infinity ? '∞' : max}].`,
+      { option, got: value },
+    );
+  }
+  return value;
+}

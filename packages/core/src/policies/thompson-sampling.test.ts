@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest';
+import { createRng } from './rng.js';
+import { ThompsonSamplingPolicy } from './thompson-sampling.js';
+import type { PolicyCandidate } from './types.js';
+
+describe('ThompsonSamplingPolicy', () => {
+  it('keeps Beta posterior counts: α + successes, β + failures', () => {
+    const policy = new ThompsonSamplingPolicy({ alpha: 1, beta: 2 });
+    expect(policy.posterior('x')).toEqual({ alpha: 1, beta: 2 });
+    policy.update({ itemId: 'x', trial: 1, reward: 0 }); // impression
+    policy.update({ itemId: 'x', trial: 0, reward: 1 }); // its click
+    policy.update({ itemId: 'x', trial: 1, reward: 0 }); // a skip
+    policy.update({ itemId: 'x', trial: 1, reward: 1 }); // a click without an impression event
+    expect(policy.posterior('x')).toEqual({ alpha: 3, beta: 3 });
+    // negative rewards cannot push a parameter below its prior
+    policy.update({ itemId: 'y', trial: 1, reward: -1 });
+    expect(policy.posterior('y')).toEqual({ alpha: 1, beta: 3 });
+  });
+
+  it('estimates propensities that match how often the policy really places each item', () => {
+    const candidates: PolicyCandidate[] = ['a', 'b', 'c'].map((itemId) => ({ itemId, score: 0 }));
+    const policy = new ThompsonSamplingPolicy({ rng: createRng(5), propensityDraws: 400 });
+    for (let i = 0; i < 6; i++) policy.update({ itemId: 'a', trial: 1, reward: 1 });
+    for (let i = 0; i < 3; i++) policy.update({ itemId: 'b', trial: 1, reward: i % 2 });
+    let aFirst = 0;
+    let aFirstPropensity = 0;
+    const runs = 400;
+    for (let i = 0; i < runs; i++) {
+      const slate = policy.select(candidates, 2);
+      for (const r of slate) expect(r.propensity > 0 && r.propensity <= 1).toBe(true);
+      if (slate[0]?.itemId === 'a') {
+        aFirst++;
+        aFirstPropensity += slate[0].propensity;
+      }
+    }
+    expect(aFirst / runs).toBeGreaterThan(0.6);
+    expect(aFirstPropensity / aFirst).toBeCloseTo(aFirst / runs, 1);
+  });
+
+  it('learns to rank a clicked item first and replays with a seed', () => {
+    const candidates: PolicyCandidate[] = ['a', 'b', 'c', 'd'].map((itemId) => ({ itemId, score: 0 }));
+    const policy = new ThompsonSamplingPolicy({ rng: createRng(9), propensityDraws: 0 });
+    for (let i = 0; i < 50; i++) {
+      policy.update({ itemId: 'c', trial: 1, reward: 1 });
+      policy.update({ itemId: 'a', trial: 1, reward: 0 });
+    }
+    expect(policy.select(candidates, 1)[0]?.itemId).toBe('c');
+    const one = new ThompsonSamplingPolicy({ rng: createRng(11) }).select(candidates, 4);
+    const two = new ThompsonSamplingPolicy({ rng: createRng(11) }).select(candidates, 4);
+    expect(one).toEqual(two);
+  });
+
+  it('round-trips its state', () => {
+    const policy = new ThompsonSamplingPolicy();
+    policy.update({ itemId: 'q', trial: 1, reward: 1 });
+    const copy = new ThompsonSamplingPolicy();
+    expect(copy.importState(policy.exportState()).loaded).toBe(1);
+    expect(copy.posterior('q')).toEqual({ alpha: 2, beta: 1 });
+  });
+});

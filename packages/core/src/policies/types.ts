@@ -1,0 +1,74 @@
+import type { PolicyStateEntry } from '../store/types.js';
+
+export const POLICY_KINDS = ['greedy', 'random', 'epsilon-greedy', 'thompson', 'linucb'] as const;
+export type PolicyKind = (typeof POLICY_KINDS)[number];
+
+/** An item the recommender proposes, with its model score and (for contextual policies) its features. */
+export interface PolicyCandidate {
+  itemId: string;
+  score: number;
+  /** e.g. the item's embedding */
+  features?: Float32Array | undefined;
+}
+
+export interface SelectContext {
+  /** e.g. the user's embedding */
+  userFeatures?: Float32Array | undefined;
+}
+
+/**
+ * One chosen item. `propensity` is the probability that the policy puts this item at this position
+ * given the items it put before it; the product over a slate is the slate's probability, which is
+ * what inverse-propensity estimators need for off-policy evaluation. Deterministic policies report 1.
+ */
+export interface RankedItem {
+  itemId: string;
+  /** the candidate's model score, passed through */
+  score: number;
+  propensity: number;
+  /** 0-based */
+  position: number;
+}
+
+/**
+ * What one event teaches a policy about one shown item: whether it adds a trial (the first feedback
+ * on an impression does) and how much reward it adds. An impression's trial and best reward reach
+ * the policy once in total, whatever mix of impression, click and purchase events reports them.
+ */
+export interface Feedback {
+  itemId: string;
+  trial: 0 | 1;
+  reward: number;
+  itemFeatures?: Float32Array | undefined;
+  userFeatures?: Float32Array | undefined;
+}
+
+export interface StateImport {
+  loaded: number;
+  /** Why stored state was not used (e.g. a feature dimension that no longer matches). */
+  skipped?: string;
+}
+
+export interface Policy {
+  readonly kind: PolicyKind;
+  /** Whether select and update read features; callers skip computing them otherwise. */
+  readonly usesFeatures: boolean;
+  /** Up to k candidates, best first. Candidates with duplicate ids count once. */
+  select(candidates: readonly PolicyCandidate[], k: number, context?: SelectContext): RankedItem[];
+  /** Learns from one piece of feedback; returns the state keys it changed. */
+  update(feedback: Feedback): string[];
+  /** State entries to persist: those named, or all. */
+  exportState(keys?: Iterable<string>): Map<string, PolicyStateEntry>;
+  /** Replaces learned state with stored entries (as exportState wrote them). */
+  importState(entries: Iterable<readonly [string, PolicyStateEntry]>): StateImport;
+}
+
+/** Options every policy shares. */
+export interface PolicyCommonOptions {
+  /**
+   * Weight of the candidates' model scores (standardised over the candidate list) added to the
+   * policy's own value. 0 (default) uses model scores only to break ties, so with no feedback yet a
+   * policy follows the model's order.
+   */
+  scoreWeight?: number;
+}

@@ -1,0 +1,564 @@
+// Node only (better-sqlite3 is a native addon): exported from core's node entry, never the edge one.
+import Database from 'better-sqlite3';
+import { TastemakerError } from '../errors/index.js';
+import { MIGRATIONS, SCHEMA_VERSION } from './sqlite-migrations.js';
+import {
+  EVENT_TYPES,
+  HISTORY_EVENT_TYPES,
+  type AppendStatus,
+  type EventQuery,
+  type EventRecord,
+  type EventType,
+  type FeedbackDelta,
+  type FeedbackInput,
+  type ImpressionRecord,
+  type ItemInput,
+  type ItemPatch,
+  type ItemQuery,
+  type ItemRecord,
+  type JsonObject,
+  type PolicyStateEntry,
+  type RecommendationRecord,
+  type SlateItem,
+  type Store,
+  type StoredEvent,
+  type UserDeletion,
+  type UserRecord,
+} from './types.js';
+import { bestReward, mergeAttributes, pageSize } from './records.js';
+
+type Sqlite = Database.Database;
+type Statement = Database.Statement;
+type Row = Record<string, unknown>;
+
+export type SqliteSynchronous = 'FULL' | 'NORMAL';
+
+export interface SqliteStoreOptions {
+  /**
+   * How hard commits of events, feedback, catalogue and policy state reach the disk. FULL (default)
+   * syncs the WAL on every commit, so an acknowledged event survives power loss; NORMAL survives a
+   * process crash but may lose the last commits on power loss.
+   */
+  synchronous?: SqliteSynchronous;
+  /**
+   * The same for the recommendation log. NORMAL by default: one fsync per served recommendation would
+   * cap the serving rate at the disk's sync rate, and a lost log entry only costs the attribution of
+   * that one slate. The next FULL commit makes earlier NORMAL commits durable too (same WAL file).
+   */
+  recommendationSynchronous?: SqliteSynchronous;
+  /** ms to wait on a lock held by another connection before failing. Default 5000. */
+  busyTimeoutMs?: number;
+}
+
+const EVENT_TYPE_SET: ReadonlySet<string> = new Set(EVENT_TYPES);
+
+/**
+ * The embedded default store: one SQLite file in WAL mode (readers never block the writer).
+ * Every statement is prepared once with bound parameters, so ids and attributes are data, never SQL;
+ * batches run in one transaction each.
+ */
+export class SqliteStore implements Store {
+  readonly kind = 'sqlite';
+  readonly path: string;
+  private readonly db: Sqlite;
+  private readonly sync: SqliteSynchronous;
+  private readonly recommendationSync: SqliteSynchronous;
+  private currentSync: SqliteSynchronous | undefined;
+  private hiddenCache: Set<string> | undefined;
+  private readonly historyStatements = new Map<string, Statement>();
+  private readonly s: ReturnType<typeof prepareStatements>;
+  private readonly tx: {
+    appendEvents: (events: readonly EventRecord[]) => AppendStatus[];
+    logRecommendation: (record: RecommendationRecord) => void;
+    attribute: (inputs: readonly FeedbackInput[]) => (FeedbackDelta | undefined)[];
+    putItems: (items: readonly ItemInput[], now: number) => ItemRecord[];
+    patchItem: (itemId: string, patch: ItemPatch, now: number) => ItemRecord | undefined;
+    deleteUser: (userId: string) => UserDeletion;
+    putPolicyState: (policy: string, entries: readonly (readonly [string, PolicyStateEntry])[], now: number) => void;
+  };
+
+  /** Opens (creating if needed) the database at `path` and brings its schema up to date. ':memory:' for a throwaway one. */
+  constructor(path: string, options: SqliteStoreOptions = {}) {
+    this.path = path;
+    this.sync = checkSync(options.synchronous ?? 'FULL', 'synchronous');
+    this.recommendationSync = checkSync(options.recommendationSynchronous ?? 'NORMAL', 'recommendationSynchronous');
+    this.db = new Database(path, { timeout: options.busyTimeoutMs ?? 5000 });
+    try {
+      this.db.pragma('journal_mode = WAL');
+      this.db.pragma('foreign_keys = ON');
+      this.setSync(this.sync);
+      migrate(this.db);
+    } catch (error) {
+      this.db.close();
+      throw error;
+    }
+    this.s = prepareStatements(this.db);
+    this.tx = this.transactions();
+  }
+
+  async appendEvents(events: readonly EventRecord[]): Promise<AppendStatus[]> {
+    this.open(this.sync);
+    return this.tx.appendEvents(events);
+  }
+
+  async getEvent(eventId: string): Promise<StoredEvent | undefined> {
+    this.open();
+    const row = this.s.getEvent.get(eventId) as Row | undefined;
+    return row === undefined ? undefined : eventFromRow(row);
+  }
+
+  async listEvents(query: EventQuery = {}): Promise<StoredEvent[]> {
+    this.open();
+    const where: string[] = [];
+    const params: unknown[] = [];
+    // Only fixed column names enter the SQL text; every value is a bound parameter.
+    const add = (clause: string, value: unknown) => {
+      where.push(clause);
+      params.push(value);
+    };
+    if (query.afterSeq !== undefined) add('seq > ?', query.afterSeq);
+    if (query.userId !== undefined) add('user_id = ?', query.userId);
+    if (query.recommId !== undefined) add('recomm_id = ?', query.recommId);
+    if (query.itemId !== undefined) add('item_id = ?', query.itemId);
+    if (query.type !== undefined) add('type = ?', query.type);
+    params.push(pageSize(query.limit));
+    const sql = `SELECT * FROM events ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq LIMIT ?`;
+    return (this.db.prepare(sql).all(...params) as Row[]).map(eventFromRow);
+  }
+
+  async countEvents(): Promise<number> {
+    this.open();
+    return (this.s.countEvents.get() as { n: number }).n;
+  }
+
+  async logRecommendation(record: RecommendationRecord): Promise<void> {
+    this.open(this.recommendationSync);
+    this.tx.logRecommendation(record);
+  }
+
+  async getRecommendation(recommId: string): Promise<RecommendationRecord | undefined> {
+    this.open();
+    const row = this.s.getRecommendation.get(recommId) as Row | undefined;
+    if (row === undefined) return undefined;
+    const items = (this.s.getSlate.all(recommId) as Row[]).map(slateItemFromRow);
+    return {
+      recommId: row.recomm_id as string,
+      userId: optionalString(row.user_id),
+      model: row.model as string,
+      policy: row.policy as string,
+      createdAt: row.created_at as number,
+      context: parseJsonObject(row.context),
+      userFeatures: floatsFromBlob(row.user_features),
+      items,
+    };
+  }
+
+  async getImpression(recommId: string, itemId: string): Promise<ImpressionRecord | undefined> {
+    this.open();
+    const row = this.s.getImpression.get(recommId, itemId) as Row | undefined;
+    return row === undefined ? undefined : impressionFromRow(row);
+  }
+
+  async attributeFeedback(inputs: readonly FeedbackInput[]): Promise<(FeedbackDelta | undefined)[]> {
+    this.open(this.sync);
+    return this.tx.attribute(inputs);
+  }
+
+  async putItems(items: readonly ItemInput[], now: number): Promise<ItemRecord[]> {
+    this.open(this.sync);
+    return this.tx.putItems(items, now);
+  }
+
+  async patchItem(itemId: string, patch: ItemPatch, now: number): Promise<ItemRecord | undefined> {
+    this.open(this.sync);
+    return this.tx.patchItem(itemId, patch, now);
+  }
+
+  async getItem(itemId: string): Promise<ItemRecord | undefined> {
+    this.open();
+    const row = this.s.getItem.get(itemId) as Row | undefined;
+    return row === undefined ? undefined : itemFromRow(row);
+  }
+
+  async getItems(itemIds: readonly string[]): Promise<Map<string, ItemRecord>> {
+    this.open();
+    const out = new Map<string, ItemRecord>();
+    for (const id of itemIds) {
+      const row = this.s.getItem.get(id) as Row | undefined;
+      if (row !== undefined) out.set(id, itemFromRow(row));
+    }
+    return out;
+  }
+
+  async listItems(query: ItemQuery = {}): Promise<ItemRecord[]> {
+    this.open();
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (query.afterId !== undefined) {
+      where.push('item_id > ?');
+      params.push(query.afterId);
+    }
+    if (query.hidden !== undefined) {
+      where.push('hidden = ?');
+      params.push(query.hidden ? 1 : 0);
+    }
+    params.push(pageSize(query.limit));
+    const sql = `SELECT * FROM items ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY item_id LIMIT ?`;
+    return (this.db.prepare(sql).all(...params) as Row[]).map(itemFromRow);
+  }
+
+  async deleteItem(itemId: string): Promise<boolean> {
+    this.open(this.sync);
+    this.hiddenCache = undefined;
+    return this.s.deleteItem.run(itemId).changes > 0;
+  }
+
+  async hiddenItemIds(): Promise<ReadonlySet<string>> {
+    this.open();
+    // Read on every recommendation, written rarely: cached until this store changes the catalogue.
+    // Another process writing the same file is not seen until then (one writer process is assumed).
+    if (this.hiddenCache === undefined) {
+      this.hiddenCache = new Set((this.s.hiddenItems.all() as Row[]).map((r) => r.item_id as string));
+    }
+    // Safe to hand out: a cached set is replaced on change, never mutated.
+    return this.hiddenCache;
+  }
+
+  async putUser(userId: string, attributes: JsonObject, now: number): Promise<UserRecord> {
+    this.open(this.sync);
+    this.s.putUser.run({ user_id: userId, attributes: JSON.stringify(attributes), now });
+    return userFromRow(this.s.getUser.get(userId) as Row);
+  }
+
+  async getUser(userId: string): Promise<UserRecord | undefined> {
+    this.open();
+    const row = this.s.getUser.get(userId) as Row | undefined;
+    return row === undefined ? undefined : userFromRow(row);
+  }
+
+  async deleteUser(userId: string): Promise<UserDeletion> {
+    this.open(this.sync);
+    return this.tx.deleteUser(userId);
+  }
+
+  async getUserHistory(userId: string, options: { limit?: number; types?: readonly EventType[] } = {}): Promise<string[]> {
+    this.open();
+    const types = [...new Set(options.types ?? HISTORY_EVENT_TYPES)];
+    for (const t of types) {
+      if (!EVENT_TYPE_SET.has(t)) throw new TastemakerError('INVALID_ARGUMENT', `Unknown event type ${JSON.stringify(t)}`, { valid: EVENT_TYPES });
+    }
+    if (types.length === 0) return [];
+    const key = types.join(',');
+    let statement = this.historyStatements.get(key);
+    if (statement === undefined) {
+      statement = this.db.prepare(
+        `SELECT item_id, MAX(ts) AS last, MAX(seq) AS last_seq FROM events
+         WHERE user_id = ? AND type IN (${types.map(() => '?').join(', ')})
+         GROUP BY item_id ORDER BY last DESC, last_seq DESC LIMIT ?`,
+      );
+      this.historyStatements.set(key, statement);
+    }
+    return (statement.all(userId, ...types, pageSize(options.limit)) as Row[]).map((r) => r.item_id as string);
+  }
+
+  async getPolicyState(policy: string): Promise<Map<string, PolicyStateEntry>> {
+    this.open();
+    const out = new Map<string, PolicyStateEntry>();
+    for (const row of this.s.getPolicyState.all(policy) as Row[]) {
+      out.set(row.key as string, {
+        json: typeof row.json === 'string' ? (JSON.parse(row.json) as unknown) : undefined,
+        blob: row.blob instanceof Uint8Array ? new Uint8Array(row.blob) : undefined,
+      });
+    }
+    return out;
+  }
+
+  async putPolicyState(policy: string, entries: Iterable<readonly [string, PolicyStateEntry]>, now: number): Promise<void> {
+    this.open(this.sync);
+    this.tx.putPolicyState(policy, [...entries], now);
+  }
+
+  async deletePolicyState(policy: string): Promise<void> {
+    this.open(this.sync);
+    this.s.deletePolicyState.run(policy);
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+
+  /** Schema version of the open database, for diagnostics. */
+  schemaVersion(): number {
+    return this.db.pragma('user_version', { simple: true }) as number;
+  }
+
+  private open(sync?: SqliteSynchronous): void {
+    if (!this.db.open) throw new TastemakerError('DISPOSED', `SqliteStore ${this.path} is closed`);
+    if (sync !== undefined) this.setSync(sync);
+  }
+
+  private setSync(level: SqliteSynchronous): void {
+    // synchronous is per connection and may change between transactions; switching only when needed
+    // keeps the common path at zero extra statements.
+    if (this.currentSync === level) return;
+    this.db.pragma(`synchronous = ${level === 'FULL' ? 'FULL' : 'NORMAL'}`);
+    this.currentSync = level;
+  }
+
+  private transactions(): SqliteStore['tx'] {
+    const { db, s } = this;
+    return {
+      appendEvents: db.transaction((events: readonly EventRecord[]) =>
+        events.map((e): AppendStatus => {
+          const info = s.insertEvent.run({
+            event_id: e.eventId,
+            type: e.type,
+            user_id: e.userId,
+            item_id: e.itemId,
+            recomm_id: e.recommId ?? null,
+            position: e.position ?? null,
+            value: e.value ?? null,
+            ts: e.timestamp,
+            received_at: e.receivedAt,
+            context: e.context === undefined ? null : JSON.stringify(e.context),
+          });
+          return info.changes > 0 ? 'accepted' : 'duplicate';
+        }),
+      ),
+      logRecommendation: db.transaction((r: RecommendationRecord) => {
+        s.insertRecommendation.run({
+          recomm_id: r.recommId,
+          user_id: r.userId ?? null,
+          model: r.model,
+          policy: r.policy,
+          created_at: r.createdAt,
+          context: r.context === undefined ? null : JSON.stringify(r.context),
+          user_features: r.userFeatures === undefined ? null : blobOf(r.userFeatures),
+        });
+        for (const item of r.items) {
+          s.insertImpression.run({
+            recomm_id: r.recommId,
+            item_id: item.itemId,
+            position: item.position,
+            score: item.score,
+            propensity: item.propensity,
+          });
+        }
+      }),
+      attribute: db.transaction((inputs: readonly FeedbackInput[]) =>
+        inputs.map((input): FeedbackDelta | undefined => {
+          const row = s.getImpression.get(input.recommId, input.itemId) as Row | undefined;
+          if (row === undefined) return undefined;
+          const before = impressionFromRow(row);
+          const reward = bestReward(before.reward, input.reward);
+          s.updateImpression.run({ recomm_id: input.recommId, item_id: input.itemId, reward });
+          const features = s.getUserFeatures.get(input.recommId) as Row | undefined;
+          return {
+            impression: { ...before, trial: true, reward },
+            userFeatures: floatsFromBlob(features?.user_features),
+            trial: before.trial ? 0 : 1,
+            reward: (reward ?? 0) - (before.reward ?? 0),
+          };
+        }),
+      ),
+      putItems: db.transaction((items: readonly ItemInput[], now: number) => {
+        this.hiddenCache = undefined;
+        return items.map((item) => {
+          s.putItem.run({
+            item_id: item.itemId,
+            attributes: JSON.stringify(item.attributes ?? {}),
+            hidden: item.hidden ? 1 : 0,
+            now,
+          });
+          return itemFromRow(s.getItem.get(item.itemId) as Row);
+        });
+      }),
+      patchItem: db.transaction((itemId: string, patch: ItemPatch, now: number) => {
+        const row = s.getItem.get(itemId) as Row | undefined;
+        if (row === undefined) return undefined;
+        this.hiddenCache = undefined;
+        const current = itemFromRow(row);
+        s.updateItem.run({
+          item_id: itemId,
+          attributes: JSON.stringify(mergeAttributes(current.attributes, patch.attributes)),
+          hidden: (patch.hidden ?? current.hidden) ? 1 : 0,
+          now,
+        });
+        return itemFromRow(s.getItem.get(itemId) as Row);
+      }),
+      deleteUser: db.transaction((userId: string): UserDeletion => {
+        const profile = s.deleteUser.run(userId).changes > 0;
+        const events = s.deleteUserEvents.run(userId).changes;
+        s.deleteUserImpressions.run(userId);
+        const recommendations = s.deleteUserRecommendations.run(userId).changes;
+        return { profile, events, recommendations };
+      }),
+      putPolicyState: db.transaction((policy: string, entries: readonly (readonly [string, PolicyStateEntry])[], now: number) => {
+        for (const [key, entry] of entries) {
+          s.putPolicyState.run({
+            policy,
+            key,
+            json: entry.json === undefined ? null : JSON.stringify(entry.json),
+            blob: entry.blob === undefined ? null : blobOf(entry.blob),
+            now,
+          });
+        }
+      }),
+    };
+  }
+}
+
+function prepareStatements(db: Sqlite) {
+  return {
+    insertEvent: db.prepare(
+      `INSERT INTO events (event_id, type, user_id, item_id, recomm_id, position, value, ts, received_at, context)
+       VALUES (@event_id, @type, @user_id, @item_id, @recomm_id, @position, @value, @ts, @received_at, @context)
+       ON CONFLICT (event_id) DO NOTHING`,
+    ),
+    getEvent: db.prepare('SELECT * FROM events WHERE event_id = ?'),
+    countEvents: db.prepare('SELECT COUNT(*) AS n FROM events'),
+    insertRecommendation: db.prepare(
+      `INSERT OR REPLACE INTO recommendations (recomm_id, user_id, model, policy, created_at, context, user_features)
+       VALUES (@recomm_id, @user_id, @model, @policy, @created_at, @context, @user_features)`,
+    ),
+    insertImpression: db.prepare(
+      `INSERT OR REPLACE INTO impressions (recomm_id, item_id, position, score, propensity, trial, reward)
+       VALUES (@recomm_id, @item_id, @position, @score, @propensity, 0, NULL)`,
+    ),
+    getRecommendation: db.prepare('SELECT * FROM recommendations WHERE recomm_id = ?'),
+    getSlate: db.prepare('SELECT * FROM impressions WHERE recomm_id = ? ORDER BY position'),
+    getImpression: db.prepare(
+      `SELECT i.*, r.user_id, r.model, r.policy, r.created_at FROM impressions i
+       JOIN recommendations r ON r.recomm_id = i.recomm_id WHERE i.recomm_id = ? AND i.item_id = ?`,
+    ),
+    getUserFeatures: db.prepare('SELECT user_features FROM recommendations WHERE recomm_id = ?'),
+    updateImpression: db.prepare('UPDATE impressions SET trial = 1, reward = @reward WHERE recomm_id = @recomm_id AND item_id = @item_id'),
+    putItem: db.prepare(
+      `INSERT INTO items (item_id, attributes, hidden, created_at, updated_at) VALUES (@item_id, @attributes, @hidden, @now, @now)
+       ON CONFLICT (item_id) DO UPDATE SET attributes = excluded.attributes, hidden = excluded.hidden, updated_at = excluded.updated_at`,
+    ),
+    updateItem: db.prepare('UPDATE items SET attributes = @attributes, hidden = @hidden, updated_at = @now WHERE item_id = @item_id'),
+    getItem: db.prepare('SELECT * FROM items WHERE item_id = ?'),
+    deleteItem: db.prepare('DELETE FROM items WHERE item_id = ?'),
+    hiddenItems: db.prepare('SELECT item_id FROM items WHERE hidden = 1'),
+    putUser: db.prepare(
+      `INSERT INTO users (user_id, attributes, created_at, updated_at) VALUES (@user_id, @attributes, @now, @now)
+       ON CONFLICT (user_id) DO UPDATE SET attributes = excluded.attributes, updated_at = excluded.updated_at`,
+    ),
+    getUser: db.prepare('SELECT * FROM users WHERE user_id = ?'),
+    deleteUser: db.prepare('DELETE FROM users WHERE user_id = ?'),
+    deleteUserEvents: db.prepare('DELETE FROM events WHERE user_id = ?'),
+    deleteUserImpressions: db.prepare('DELETE FROM impressions WHERE recomm_id IN (SELECT recomm_id FROM recommendations WHERE user_id = ?)'),
+    deleteUserRecommendations: db.prepare('DELETE FROM recommendations WHERE user_id = ?'),
+    getPolicyState: db.prepare('SELECT key, json, blob FROM policy_state WHERE policy = ?'),
+    putPolicyState: db.prepare(
+      `INSERT INTO policy_state (policy, key, json, blob, updated_at) VALUES (@policy, @key, @json, @blob, @now)
+       ON CONFLICT (policy, key) DO UPDATE SET json = excluded.json, blob = excluded.blob, updated_at = excluded.updated_at`,
+    ),
+    deletePolicyState: db.prepare('DELETE FROM policy_state WHERE policy = ?'),
+  };
+}
+
+function migrate(db: Sqlite): void {
+  const version = db.pragma('user_version', { simple: true }) as number;
+  if (version > SCHEMA_VERSION) {
+    throw new TastemakerError(
+      'INVALID_CONFIG',
+      `${db.name}: database schema version ${version} is newer than this Tastemaker supports (${SCHEMA_VERSION}); upgrade Tastemaker`,
+      { version, supported: SCHEMA_VERSION },
+    );
+  }
+  for (const m of MIGRATIONS) {
+    if (m.version <= version) continue;
+    db.transaction(() => {
+      db.exec(m.sql);
+      // user_version takes no bound parameter; m.version is a number from the table above.
+      db.pragma(`user_version = ${Number(m.version)}`);
+    })();
+  }
+}
+
+function checkSync(value: string, option: string): SqliteSynchronous {
+  if (value !== 'FULL' && value !== 'NORMAL') {
+    throw new TastemakerError('INVALID_CONFIG', `Invalid ${option}: ${JSON.stringify(value)}. Valid values: "FULL", "NORMAL".`, {
+      option,
+      got: value,
+      valid: ['FULL', 'NORMAL'],
+    });
+  }
+  return value;
+}
+
+function blobOf(bytes: ArrayBufferView): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+function floatsFromBlob(value: unknown): Float32Array | undefined {
+  if (!(value instanceof Uint8Array)) return undefined;
+  // Copy into a fresh, aligned buffer; the platform is little-endian, as the bundle format assumes.
+  return new Float32Array(new Uint8Array(value).buffer, 0, Math.floor(value.byteLength / 4));
+}
+
+function optionalString(value: unknown): string | undefined {
+  return typeof value === 'string' ? value : undefined;
+}
+
+function optionalNumber(value: unknown): number | undefined {
+  return typeof value === 'number' ? value : undefined;
+}
+
+function parseJsonObject(value: unknown): JsonObject | undefined {
+  return typeof value === 'string' ? (JSON.parse(value) as JsonObject) : undefined;
+}
+
+function eventFromRow(row: Row): StoredEvent {
+  return {
+    seq: row.seq as number,
+    eventId: row.event_id as string,
+    type: row.type as EventType,
+    userId: row.user_id as string,
+    itemId: row.item_id as string,
+    recommId: optionalString(row.recomm_id),
+    position: optionalNumber(row.position),
+    value: optionalNumber(row.value),
+    timestamp: row.ts as number,
+    receivedAt: row.received_at as number,
+    context: parseJsonObject(row.context),
+  };
+}
+
+function slateItemFromRow(row: Row): SlateItem {
+  return { itemId: row.item_id as string, position: row.position as number, score: row.score as number, propensity: row.propensity as number };
+}
+
+function impressionFromRow(row: Row): ImpressionRecord {
+  return {
+    ...slateItemFromRow(row),
+    recommId: row.recomm_id as string,
+    userId: optionalString(row.user_id),
+    model: row.model as string,
+    policy: row.policy as string,
+    createdAt: row.created_at as number,
+    trial: row.trial === 1,
+    reward: optionalNumber(row.reward) ?? null,
+  };
+}
+
+function itemFromRow(row: Row): ItemRecord {
+  return {
+    itemId: row.item_id as string,
+    attributes: JSON.parse(row.attributes as string) as JsonObject,
+    hidden: row.hidden === 1,
+    createdAt: row.created_at as number,
+    updatedAt: row.updated_at as number,
+  };
+}
+
+function userFromRow(row: Row): UserRecord {
+  return {
+    userId: row.user_id as string,
+    attributes: JSON.parse(row.attributes as string) as JsonObject,
+    createdAt: row.created_at as number,
+    updatedAt: row.updated_at as number,
+  };
+}

@@ -1,0 +1,152 @@
+import { Hono } from 'hono';
+import { z } from 'zod';
+import type { ItemRecord, PolicyCandidate } from '@tastemaker/core/edge';
+import { ApiError } from '../../api-error.js';
+import { requireKey } from '../../auth.js';
+import type { ServerContext } from '../../context.js';
+import { whenReady } from '../../readiness.js';
+import { idSchema, jsonObjectSchema } from '../../schemas.js';
+import { jsonBody, queryParams } from '../../validation.js';
+
+const MAX_LIST = 1000;
+const scalar = z.union([z.string(), z.number(), z.boolean()]);
+
+export const recommendRequestSchema = z
+  .object({
+    userId: idSchema.optional().meta({ description: 'The user; their stored recent history is used as live context.' }),
+    history: z.array(idSchema).max(MAX_LIST).optional().meta({ description: 'Item ids the user just engaged with, oldest first. Replaces the stored history.' }),
+    k: z.number().int().min(1).default(10).meta({ description: 'How many items to return.' }),
+    context: jsonObjectSchema.optional().meta({ description: 'Free-form context logged with the recommendation (page, device…).' }),
+    filters: z
+      .record(z.string(), z.union([scalar, z.array(scalar).max(100)]))
+      .optional()
+      .meta({ description: 'Catalogue attribute filters: an item passes when each attribute equals the value (or one of a list).' }),
+    exclude: z.array(idSchema).max(MAX_LIST).optional().meta({ description: 'Item ids never to return.' }),
+    excludeSeen: z.boolean().default(true).meta({ description: 'Leave out items already in the user’s history.' }),
+    policy: z.string().min(1).max(100).optional().meta({ description: 'Run this configured policy instead of the assigned one.' }),
+  })
+  .refine((r) => r.userId !== undefined || r.history !== undefined, { message: 'Give a userId, a history, or both', path: ['userId'] });
+
+const list = z.preprocess((v) => (v === undefined ? undefined : Array.isArray(v) ? v : [v]), z.array(idSchema).max(MAX_LIST).optional());
+
+export const recommendQuerySchema = z
+  .object({
+    userId: idSchema.optional(),
+    history: list.meta({ description: 'Repeat the parameter for each item, oldest first.' }),
+    k: z.coerce.number().int().min(1).default(10),
+    exclude: list.meta({ description: 'Repeat the parameter for each item.' }),
+    excludeSeen: z
+      .enum(['true', 'false'])
+      .default('true')
+      .transform((v) => v === 'true'),
+    policy: z.string().min(1).max(100).optional(),
+  })
+  .refine((r) => r.userId !== undefined || r.history !== undefined, { message: 'Give a userId, a history, or both', path: ['userId'] });
+
+export const recommendResponseSchema = z.object({
+  recommId: z.string().meta({ description: 'Send it back with events on these items so they are credited to this recommendation.' }),
+  model: z.string(),
+  policy: z.string(),
+  items: z.array(
+    z.object({
+      itemId: z.string(),
+      score: z.number().meta({ description: 'The model’s score.' }),
+      propensity: z.number().meta({ description: 'Probability the policy placed this item here given the items before it.' }),
+      position: z.number().int().meta({ description: '0-based.' }),
+    }),
+  ),
+});
+
+type RecommendInput = {
+  userId?: string | undefined;
+  history?: string[] | undefined;
+  k: number;
+  context?: Record<string, unknown> | undefined;
+  filters?: Record<string, z.infer<typeof scalar> | z.infer<typeof scalar>[]> | undefined;
+  exclude?: string[] | undefined;
+  excludeSeen: boolean;
+  policy?: string | undefined;
+};
+
+export function recommendRoutes(ctx: ServerContext) {
+  const auth = requireKey(ctx.keys, 'publishable');
+  return new Hono()
+    .post('/', auth, jsonBody(recommendRequestSchema), async (c) => c.json(await recommend(ctx, c.req.valid('json')), 200))
+    .get('/', auth, queryParams(recommendQuerySchema), async (c) => c.json(await recommend(ctx, c.req.valid('query')), 200));
+}
+
+export type RecommendResponse = z.infer<typeof recommendResponseSchema>;
+
+async function recommend(ctx: ServerContext, input: RecommendInput): Promise<RecommendResponse> {
+  if (input.k > ctx.limits.maxK) throw new ApiError(400, 'INVALID_ARGUMENT', `k: at most ${ctx.limits.maxK}`);
+  await whenReady(ctx);
+  const policyName = input.policy ?? ctx.assignPolicy?.({ userId: input.userId }) ?? ctx.defaultPolicy;
+  const policy = ctx.policies.get(policyName);
+  if (policy === undefined) {
+    throw new ApiError(400, 'INVALID_ARGUMENT', `policy: unknown policy ${JSON.stringify(policyName)}; configured: ${[...ctx.policies.keys()].join(', ')}`);
+  }
+
+  const stored = input.userId === undefined || input.history !== undefined ? [] : await ctx.store.getUserHistory(input.userId, { limit: ctx.limits.historyLength });
+  // The store answers most recent first; models read histories oldest first.
+  const history = input.history ?? stored.reverse();
+  const hidden = await ctx.store.hiddenItemIds();
+  const exclude = [...new Set([...(input.exclude ?? []), ...hidden, ...(input.excludeSeen ? history : [])])];
+
+  const exploring = policy.kind !== 'greedy';
+  let pool = exploring ? Math.max(input.k, ctx.limits.candidatePool) : input.k;
+  // Filters drop candidates after retrieval, so ask for more to still fill k.
+  if (input.filters !== undefined) pool = Math.min(pool * 4, ctx.limits.maxK * 10);
+
+  return ctx.slot.use(async (source) => {
+    const answer = await source.recommend({
+      ...(input.userId !== undefined ? { userId: input.userId } : {}),
+      ...(history.length > 0 ? { history } : {}),
+      k: pool,
+      exclude,
+      excludeSeen: input.excludeSeen,
+    });
+    let items = answer.items;
+    if (input.filters !== undefined) {
+      const catalogue = await ctx.store.getItems(items.map((i) => i.itemId));
+      const filters = input.filters;
+      items = items.filter((i) => matches(catalogue.get(i.itemId), filters));
+    }
+    const userFeatures = policy.usesFeatures ? source.userFeatures?.({ userId: input.userId, history }) : undefined;
+    const candidates: PolicyCandidate[] = items.map((i) => ({
+      itemId: i.itemId,
+      score: i.score,
+      features: policy.usesFeatures ? source.itemFeatures?.(i.itemId) : undefined,
+    }));
+    const chosen = policy.select(candidates, input.k, { userFeatures });
+    const recommId = ctx.newId();
+    await ctx.store.logRecommendation({
+      recommId,
+      userId: input.userId,
+      model: answer.model,
+      policy: policyName,
+      createdAt: ctx.clock.now(),
+      context: input.context,
+      userFeatures,
+      items: chosen.map(({ itemId, position, score, propensity }) => ({ itemId, position, score, propensity })),
+    });
+    ctx.metrics.countRecommendation(policyName, answer.model);
+    return {
+      recommId,
+      model: answer.model,
+      policy: policyName,
+      items: chosen.map(({ itemId, score, propensity, position }) => ({ itemId, score, propensity, position })),
+    };
+  });
+}
+
+function matches(item: ItemRecord | undefined, filters: NonNullable<RecommendInput['filters']>): boolean {
+  if (item === undefined) return false;
+  for (const [key, wanted] of Object.entries(filters)) {
+    if (!Object.hasOwn(item.attributes, key)) return false;
+    const have = item.attributes[key];
+    const options = Array.isArray(wanted) ? wanted : [wanted];
+    const values = Array.isArray(have) ? have : [have];
+    if (!options.some((o) => values.includes(o))) return false;
+  }
+  return true;
+}
