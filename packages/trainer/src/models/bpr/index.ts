@@ -3,6 +3,7 @@ import type { Csr } from '../../data/dataset.js';
 import { Rng } from '../../engine/rng.js';
 import type { MatrixFactorizationExport } from '../../export/types.js';
 import type { FitOptions, ModelFactory, TrainedModel, TrainInfo, TrainSet } from '../types.js';
+import { checkScoreBatch, numberOption } from '../validation.js';
 
 /**
  * BPR-MF (Rendle et al., "BPR: Bayesian Personalized Ranking from Implicit Feedback", UAI 2009):
@@ -186,7 +187,7 @@ class BprModel implements TrainedModel {
   /** User vectors [users.length, dim]: trained rows for known users, history means for unknown ones. */
   async embedUsers(users: Int32Array, histories: readonly Int32Array[]): Promise<Float32Array> {
     if (this.disposed) throw new TastemakerError('DISPOSED', 'bpr model was disposed');
-    checkBatch(users, histories, this.nUsers, this.nItems);
+    checkScoreBatch('bpr', users, histories, this.nUsers, this.nItems);
     const { userFactors: P, itemFactors: Q } = this.factors;
     const d = this.dim;
     const out = new Float32Array(users.length * d);
@@ -227,28 +228,6 @@ class BprModel implements TrainedModel {
   }
 }
 
-function checkBatch(users: Int32Array, histories: readonly Int32Array[], nUsers: number, nItems: number): void {
-  if (users.length !== histories.length) {
-    throw new TastemakerError('INVALID_ARGUMENT', `bpr.scoreBatch: ${users.length} users but ${histories.length} histories`);
-  }
-  for (let b = 0; b < users.length; b++) {
-    const u = users[b]!;
-    if (u < -1 || u >= nUsers) throw new TastemakerError('INVALID_ARGUMENT', `bpr.scoreBatch: user index ${u} outside [-1, ${nUsers})`, { row: b });
-    for (const h of histories[b]!) {
-      if (h < 0 || h >= nItems) throw new TastemakerError('INVALID_ARGUMENT', `bpr.scoreBatch: history item ${h} outside [0, ${nItems})`, { row: b });
-    }
-  }
-}
-
-function option(name: string, value: unknown, fallback: number, valid: (v: number) => boolean, hint: string): number {
-  if (value === undefined) return fallback;
-  const v = typeof value === 'string' ? Number(value) : value;
-  if (typeof v !== 'number' || !valid(v)) {
-    throw new TastemakerError('INVALID_CONFIG', `Invalid ${name} for bpr: ${JSON.stringify(value)}. ${hint}`, { option: name, got: value });
-  }
-  return v;
-}
-
 const positiveInt = (v: number): boolean => Number.isInteger(v) && v >= 1;
 const positive = (v: number): boolean => Number.isFinite(v) && v > 0;
 const nonNegative = (v: number): boolean => Number.isFinite(v) && v >= 0;
@@ -257,13 +236,13 @@ const nonNegative = (v: number): boolean => Number.isFinite(v) && v >= 0;
 export function bprParams(options: FitOptions): BprParams {
   const extra = options.extra ?? {};
   return {
-    dim: option('dim', options.dim, BPR_DEFAULTS.dim, positiveInt, 'It must be a positive integer.'),
-    epochs: option('epochs', options.epochs, BPR_DEFAULTS.epochs, (v) => Number.isInteger(v) && v >= 0, 'It must be an integer ≥ 0.'),
-    learningRate: option('learningRate', options.learningRate, BPR_DEFAULTS.learningRate, positive, 'It must be a positive number.'),
-    l2: option('l2', options.l2, BPR_DEFAULTS.l2, nonNegative, 'It must be a number ≥ 0.'),
-    biasL2: option('biasL2', extra.biasL2, BPR_DEFAULTS.biasL2, nonNegative, 'It must be a number ≥ 0.'),
-    initStd: option('initStd', extra.initStd, BPR_DEFAULTS.initStd, positive, 'It must be a positive number.'),
-    decay: option('decay', extra.decay, BPR_DEFAULTS.decay, (v) => Number.isFinite(v) && v > 0 && v <= 1, 'It must be in (0, 1].'),
+    dim: numberOption('bpr', 'dim', options.dim, BPR_DEFAULTS.dim, positiveInt, 'It must be a positive integer.'),
+    epochs: numberOption('bpr', 'epochs', options.epochs, BPR_DEFAULTS.epochs, (v) => Number.isInteger(v) && v >= 0, 'It must be an integer ≥ 0.'),
+    learningRate: numberOption('bpr', 'learningRate', options.learningRate, BPR_DEFAULTS.learningRate, positive, 'It must be a positive number.'),
+    l2: numberOption('bpr', 'l2', options.l2, BPR_DEFAULTS.l2, nonNegative, 'It must be a number ≥ 0.'),
+    biasL2: numberOption('bpr', 'biasL2', extra.biasL2, BPR_DEFAULTS.biasL2, nonNegative, 'It must be a number ≥ 0.'),
+    initStd: numberOption('bpr', 'initStd', extra.initStd, BPR_DEFAULTS.initStd, positive, 'It must be a positive number.'),
+    decay: numberOption('bpr', 'decay', extra.decay, BPR_DEFAULTS.decay, (v) => Number.isFinite(v) && v > 0 && v <= 1, 'It must be in (0, 1].'),
   };
 }
 

@@ -3,6 +3,7 @@ import type { Csr } from '../../data/dataset.js';
 import type { ItemSimilarityExport } from '../../export/types.js';
 import type { FitOptions, ModelFactory, TrainedModel, TrainInfo, TrainSet } from '../types.js';
 import { invertSpd } from './spd-inverse.js';
+import { checkScoreBatch } from '../validation.js';
 
 /**
  * EASE (Steck, "Embarrassingly Shallow Autoencoders for Sparse Data", WWW 2019): the item-item
@@ -83,7 +84,7 @@ class EaseModel implements TrainedModel {
    */
   async scoreBatch(users: Int32Array, histories: readonly Int32Array[]): Promise<Float32Array> {
     if (this.disposed) throw new TastemakerError('DISPOSED', 'ease model was disposed');
-    checkBatch('ease', users, histories, this.nUsers, this.nItems);
+    checkScoreBatch('ease', users, histories, this.nUsers, this.nItems);
     const n = this.nItems;
     const w = this.weights;
     const out = new Float32Array(users.length * n);
@@ -122,21 +123,6 @@ class EaseModel implements TrainedModel {
 export function historyOf(train: Csr, user: number, history: Int32Array): Int32Array {
   if (user < 0 || history.length > 0) return history;
   return train.indices.subarray(train.indptr[user]!, train.indptr[user + 1]!);
-}
-
-function checkBatch(model: string, users: Int32Array, histories: readonly Int32Array[], nUsers: number, nItems: number): void {
-  if (users.length !== histories.length) {
-    throw new TastemakerError('INVALID_ARGUMENT', `${model}.scoreBatch: ${users.length} users but ${histories.length} histories`);
-  }
-  for (let b = 0; b < users.length; b++) {
-    const u = users[b]!;
-    if (u < -1 || u >= nUsers) {
-      throw new TastemakerError('INVALID_ARGUMENT', `${model}.scoreBatch: user index ${u} outside [-1, ${nUsers})`, { row: b });
-    }
-    for (const h of histories[b]!) {
-      if (h < 0 || h >= nItems) throw new TastemakerError('INVALID_ARGUMENT', `${model}.scoreBatch: history item ${h} outside [0, ${nItems})`, { row: b });
-    }
-  }
 }
 
 export const easeModel: ModelFactory = {

@@ -2,6 +2,7 @@ import { TastemakerError, invalidConfig } from '@tastemaker/core';
 import type { Csr } from '../../data/dataset.js';
 import type { ItemSimilarityExport } from '../../export/types.js';
 import type { FitOptions, ModelFactory, TrainedModel, TrainInfo, TrainSet } from '../types.js';
+import { checkScoreBatch, numberOption } from '../validation.js';
 
 /**
  * Item-based k-nearest-neighbours (Sarwar et al. 2001; Deshpande & Karypis 2004): cosine
@@ -214,7 +215,7 @@ class ItemKnnModel implements TrainedModel {
    */
   async scoreBatch(users: Int32Array, histories: readonly Int32Array[]): Promise<Float32Array> {
     if (this.disposed) throw new TastemakerError('DISPOSED', 'item-knn model was disposed');
-    checkBatch(users, histories, this.nUsers, this.nItems);
+    checkScoreBatch('item-knn', users, histories, this.nUsers, this.nItems);
     const n = this.nItems;
     const { indptr, indices, values } = this.neighbours;
     const out = new Float32Array(users.length * n);
@@ -250,34 +251,12 @@ class ItemKnnModel implements TrainedModel {
   }
 }
 
-function checkBatch(users: Int32Array, histories: readonly Int32Array[], nUsers: number, nItems: number): void {
-  if (users.length !== histories.length) {
-    throw new TastemakerError('INVALID_ARGUMENT', `item-knn.scoreBatch: ${users.length} users but ${histories.length} histories`);
-  }
-  for (let b = 0; b < users.length; b++) {
-    const u = users[b]!;
-    if (u < -1 || u >= nUsers) throw new TastemakerError('INVALID_ARGUMENT', `item-knn.scoreBatch: user index ${u} outside [-1, ${nUsers})`, { row: b });
-    for (const h of histories[b]!) {
-      if (h < 0 || h >= nItems) throw new TastemakerError('INVALID_ARGUMENT', `item-knn.scoreBatch: history item ${h} outside [0, ${nItems})`, { row: b });
-    }
-  }
-}
-
-function numberOption(name: string, value: unknown, fallback: number, valid: (v: number) => boolean, hint: string): number {
-  if (value === undefined) return fallback;
-  const v = typeof value === 'string' ? Number(value) : value;
-  if (typeof v !== 'number' || !valid(v)) {
-    throw new TastemakerError('INVALID_CONFIG', `Invalid ${name} for item-knn: ${JSON.stringify(value)}. ${hint}`, { option: name, got: value });
-  }
-  return v;
-}
-
 export const itemKnnModel: ModelFactory = {
   id: 'item-knn',
   description: 'Item-based kNN: cosine similarity of item columns, top `neighbors` per item (extra: shrink, prune).',
   async fit(train: TrainSet, options: FitOptions): Promise<TrainedModel> {
-    const neighbors = numberOption('neighbors', options.neighbors, ITEM_KNN_DEFAULTS.neighbors, (v) => Number.isInteger(v) && v >= 1, 'It must be a positive integer.');
-    const shrink = numberOption('shrink', options.extra?.shrink, ITEM_KNN_DEFAULTS.shrink, (v) => Number.isFinite(v) && v >= 0, 'It must be a number ≥ 0.');
+    const neighbors = numberOption('item-knn', 'neighbors', options.neighbors, ITEM_KNN_DEFAULTS.neighbors, (v) => Number.isInteger(v) && v >= 1, 'It must be a positive integer.');
+    const shrink = numberOption('item-knn', 'shrink', options.extra?.shrink, ITEM_KNN_DEFAULTS.shrink, (v) => Number.isFinite(v) && v >= 0, 'It must be a number ≥ 0.');
     const prune = options.extra?.prune ?? ITEM_KNN_DEFAULTS.prune;
     if (!(ITEM_KNN_PRUNE as readonly unknown[]).includes(prune)) throw invalidConfig('prune for item-knn', prune, ITEM_KNN_PRUNE);
     const k = Math.min(neighbors, Math.max(train.csr.cols - 1, 1));
