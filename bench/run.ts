@@ -4,7 +4,7 @@
  *
  *   TASTEMAKER_DATA   where the data sets are (default ../shared/data)
  *   TASTEMAKER_BENCH_BUNDLE    server section: serve this bundle instead of training one
- *   TASTEMAKER_BENCH_CPU_PROF  server section: write the server process's --cpu-prof here
+ *   TASTEMAKER_BENCH_CPU_PROF  server section: write a .cpuprofile of the server per phase here
  *   --only NAME       run one section: two-tower | retrieval | server
  */
 import { parseArgs } from 'node:util';
