@@ -1,25 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { IdMap, type Csr, type Dataset } from '../../data/dataset.js';
 import { Rng } from '../../engine/rng.js';
-import type { FitOptions, TrainSet } from '../types.js';
+import type { FitOptions } from '../types.js';
 import { bprModel } from './index.js';
-
-function trainSetOf(rows: number[][], nItems: number): TrainSet {
-  const indptr = new Int32Array(rows.length + 1);
-  const flat: number[] = [];
-  rows.forEach((items, u) => {
-    flat.push(...[...new Set(items)].sort((a, b) => a - b));
-    indptr[u + 1] = flat.length;
-  });
-  const csr: Csr = { rows: rows.length, cols: nItems, indptr, indices: Int32Array.from(flat), values: new Float32Array(flat.length).fill(1) };
-  const dataset: Dataset = {
-    name: 'test',
-    users: IdMap.from(rows.map((_, u) => `u${u}`)),
-    items: IdMap.from(Array.from({ length: nItems }, (_, i) => `i${i}`)),
-    interactions: { user: new Int32Array(0), item: new Int32Array(0), value: new Float32Array(0), timestamp: new Float64Array(0) },
-  };
-  return { dataset, csr };
-}
+import { trainSetFromRows } from '../test-fixtures.js';
 
 /**
  * Planted blocks: item i belongs to block i % blocks, user u to block u % blocks; every user takes
@@ -47,7 +30,7 @@ const quick: FitOptions = { seed: 7, dim: 16, epochs: 30, learningRate: 0.1, l2:
 describe('bprModel', () => {
   it('learns a planted block structure: held-out items of the user block rank above other blocks (AUC > 0.9)', async () => {
     const data = plantedBlocks(1);
-    const model = await bprModel.fit(trainSetOf(data.train, data.nItems), quick);
+    const model = await bprModel.fit(trainSetFromRows(data.train, data.nItems), quick);
     const users = Int32Array.from({ length: data.nUsers }, (_, u) => u);
     const scores = await model.scoreBatch(users, Array.from(users, () => new Int32Array(0)));
     let pairs = 0;
@@ -67,7 +50,7 @@ describe('bprModel', () => {
 
   it('is deterministic for a seed and differs across seeds', async () => {
     const data = plantedBlocks(2);
-    const train = trainSetOf(data.train, data.nItems);
+    const train = trainSetFromRows(data.train, data.nItems);
     const a = (await bprModel.fit(train, { ...quick, epochs: 5 })).exportSpec();
     const b = (await bprModel.fit(train, { ...quick, epochs: 5 })).exportSpec();
     const c = (await bprModel.fit(train, { ...quick, epochs: 5, seed: 8 })).exportSpec();
@@ -81,7 +64,7 @@ describe('bprModel', () => {
   it('exports P, Q and item bias, and scores unknown users as the mean of Q over their history', async () => {
     const data = plantedBlocks(3);
     const progress: string[] = [];
-    const model = await bprModel.fit(trainSetOf(data.train, data.nItems), {
+    const model = await bprModel.fit(trainSetFromRows(data.train, data.nItems), {
       ...quick,
       epochs: 4,
       progress: {
@@ -121,7 +104,7 @@ describe('bprModel', () => {
 
   it('rejects invalid hyper-parameters', async () => {
     const data = plantedBlocks(4);
-    const train = trainSetOf(data.train, data.nItems);
+    const train = trainSetFromRows(data.train, data.nItems);
     await expect(bprModel.fit(train, { seed: 1, dim: 0 })).rejects.toMatchObject({ code: 'INVALID_CONFIG' });
     await expect(bprModel.fit(train, { seed: 1, learningRate: -1 })).rejects.toMatchObject({ code: 'INVALID_CONFIG' });
     await expect(bprModel.fit(train, { seed: 1, extra: { decay: 2 } })).rejects.toMatchObject({ code: 'INVALID_CONFIG' });

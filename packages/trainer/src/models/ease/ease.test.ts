@@ -1,31 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { IdMap, type Csr, type Dataset } from '../../data/dataset.js';
 import { Rng } from '../../engine/rng.js';
-import type { TrainSet } from '../types.js';
 import { easeModel, easeWeights, lowerGram } from './index.js';
 import { invertSpd } from './spd-inverse.js';
-
-function trainSetOf(rows: number[][], nItems: number): TrainSet {
-  const indptr = new Int32Array(rows.length + 1);
-  const flat: number[] = [];
-  rows.forEach((items, u) => {
-    flat.push(...[...new Set(items)].sort((a, b) => a - b));
-    indptr[u + 1] = flat.length;
-  });
-  const csr: Csr = { rows: rows.length, cols: nItems, indptr, indices: Int32Array.from(flat), values: new Float32Array(flat.length).fill(1) };
-  const dataset: Dataset = {
-    name: 'test',
-    users: IdMap.from(rows.map((_, u) => `u${u}`)),
-    items: IdMap.from(Array.from({ length: nItems }, (_, i) => `i${i}`)),
-    interactions: { user: new Int32Array(0), item: new Int32Array(0), value: new Float32Array(0), timestamp: new Float64Array(0) },
-  };
-  return { dataset, csr };
-}
-
-function randomRows(seed: number, users: number, items: number, density: number): number[][] {
-  const rng = new Rng(seed);
-  return Array.from({ length: users }, () => Array.from({ length: items }, (_, i) => i).filter(() => rng.next() < density));
-}
+import { trainSetFromRows, randomRows } from '../test-fixtures.js';
 
 /** Textbook Gauss–Jordan with partial pivoting, the reference for the Cholesky-based inverse. */
 function bruteInverse(a: number[][]): number[][] {
@@ -100,7 +77,7 @@ describe('invertSpd', () => {
 describe('easeWeights', () => {
   const nItems = 9;
   const rows = randomRows(7, 40, nItems, 0.35);
-  const { csr } = trainSetOf(rows, nItems);
+  const { csr } = trainSetFromRows(rows, nItems);
   const lambda = 3;
 
   it('solves the EASE closed form: B = I − P·diag(1/diag P), P = (XᵀX + λI)⁻¹', () => {
@@ -133,7 +110,7 @@ describe('easeModel', () => {
   const rows = randomRows(9, 30, nItems, 0.4);
 
   it('exports B and scores any history as the sum of its rows', async () => {
-    const train = trainSetOf(rows, nItems);
+    const train = trainSetFromRows(rows, nItems);
     const progress: string[] = [];
     const model = await easeModel.fit(train, {
       seed: 1,
@@ -165,7 +142,7 @@ describe('easeModel', () => {
   });
 
   it('rejects a non-positive λ and bad batches', async () => {
-    const train = trainSetOf(rows, nItems);
+    const train = trainSetFromRows(rows, nItems);
     await expect(easeModel.fit(train, { seed: 1, l2: 0 })).rejects.toMatchObject({ code: 'INVALID_CONFIG' });
     await expect(easeModel.fit(train, { seed: 1, extra: { maxItems: nItems - 1 } })).rejects.toMatchObject({ code: 'INVALID_CONFIG' });
     const model = await easeModel.fit(train, { seed: 1 });

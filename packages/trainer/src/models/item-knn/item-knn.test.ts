@@ -1,30 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { IdMap, type Csr, type Dataset } from '../../data/dataset.js';
-import { Rng } from '../../engine/rng.js';
-import type { TrainSet } from '../types.js';
 import { cosineNeighbours, itemKnnModel, transposeNeighbours } from './index.js';
-
-function trainSetOf(rows: number[][], nItems: number): TrainSet {
-  const indptr = new Int32Array(rows.length + 1);
-  const flat: number[] = [];
-  rows.forEach((items, u) => {
-    flat.push(...[...new Set(items)].sort((a, b) => a - b));
-    indptr[u + 1] = flat.length;
-  });
-  const csr: Csr = { rows: rows.length, cols: nItems, indptr, indices: Int32Array.from(flat), values: new Float32Array(flat.length).fill(1) };
-  const dataset: Dataset = {
-    name: 'test',
-    users: IdMap.from(rows.map((_, u) => `u${u}`)),
-    items: IdMap.from(Array.from({ length: nItems }, (_, i) => `i${i}`)),
-    interactions: { user: new Int32Array(0), item: new Int32Array(0), value: new Float32Array(0), timestamp: new Float64Array(0) },
-  };
-  return { dataset, csr };
-}
-
-function randomRows(seed: number, users: number, items: number, density: number): number[][] {
-  const rng = new Rng(seed);
-  return Array.from({ length: users }, () => Array.from({ length: items }, (_, i) => i).filter(() => rng.next() < density));
-}
+import { trainSetFromRows, randomRows } from '../test-fixtures.js';
 
 /** Brute-force cosine between binary item columns, with shrinkage. */
 function bruteCosine(rows: number[][], nItems: number, shrink: number): number[][] {
@@ -48,7 +24,7 @@ function bruteCosine(rows: number[][], nItems: number, shrink: number): number[]
 describe('cosineNeighbours', () => {
   it('gives similarity 1 to items with identical columns, and no self-similarity', () => {
     // items 0 and 1 are always taken together; item 2 by one of the same users
-    const { csr } = trainSetOf([[0, 1, 2], [0, 1], [0, 1, 3], [3]], 4);
+    const { csr } = trainSetFromRows([[0, 1, 2], [0, 1], [0, 1, 3], [3]], 4);
     const nb = cosineNeighbours(csr, 10, 0);
     const row0 = new Map(Array.from(nb.indices.subarray(nb.indptr[0]!, nb.indptr[1]!), (j, p) => [j, nb.values[nb.indptr[0]! + p]!]));
     expect(row0.get(1)).toBeCloseTo(1, 6);
@@ -59,7 +35,7 @@ describe('cosineNeighbours', () => {
   it('matches brute-force cosine with shrinkage and keeps the top `neighbors` per item', () => {
     const nItems = 12;
     const rows = randomRows(3, 40, nItems, 0.3);
-    const { csr } = trainSetOf(rows, nItems);
+    const { csr } = trainSetFromRows(rows, nItems);
     const shrink = 2;
     const brute = bruteCosine(rows, nItems, shrink);
     const k = 3;
@@ -78,7 +54,7 @@ describe('cosineNeighbours', () => {
   });
 
   it('transposes neighbour rows exactly', () => {
-    const { csr } = trainSetOf(randomRows(5, 30, 9, 0.35), 9);
+    const { csr } = trainSetFromRows(randomRows(5, 30, 9, 0.35), 9);
     const rows = cosineNeighbours(csr, 2, 0);
     const back = transposeNeighbours(transposeNeighbours(rows));
     const dense = (r: typeof rows) => {
@@ -96,7 +72,7 @@ describe('itemKnnModel', () => {
 
   for (const prune of ['candidate', 'history'] as const) {
     it(`exports an [nItems, nItems] matrix whose history rows sum to the scores (prune ${prune})`, async () => {
-      const train = trainSetOf(rows, nItems);
+      const train = trainSetFromRows(rows, nItems);
       const model = await itemKnnModel.fit(train, { seed: 1, neighbors: 3, extra: { prune } });
       expect(model.info).toMatchObject({ backend: 'typed-arrays', params: { neighbors: 3, prune } });
       const spec = model.exportSpec();
@@ -143,7 +119,7 @@ describe('itemKnnModel', () => {
   }
 
   it('rejects invalid options with the valid values', async () => {
-    const train = trainSetOf(rows, nItems);
+    const train = trainSetFromRows(rows, nItems);
     await expect(itemKnnModel.fit(train, { seed: 1, extra: { prune: 'both' } })).rejects.toMatchObject({ code: 'INVALID_CONFIG' });
     await expect(itemKnnModel.fit(train, { seed: 1, neighbors: 0 })).rejects.toMatchObject({ code: 'INVALID_CONFIG' });
     await expect(itemKnnModel.fit(train, { seed: 1, extra: { shrink: -1 } })).rejects.toMatchObject({ code: 'INVALID_CONFIG' });
