@@ -11,7 +11,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
-import { dataPath, fitModel, positivesTrainSet, readDataset, Rng, silentProgress, TRAINER_VERSION, writeBundle } from '@tastemaker/trainer';
+import { dataPath, fitModel, positivesTrainSet, readDataset, Rng, silentProgress, writeModelBundle } from '@tastemaker/trainer';
 import type { WorkerConfig, WorkerMessage, WorkerRequest } from './server-worker.js';
 
 export interface ServerBenchOptions {
@@ -252,15 +252,7 @@ async function trainBundle(dir: string): Promise<number> {
   const model = await fitModel('two-tower', train, { seed: 42, progress: silentProgress });
   const seconds = (performance.now() - t0) / 1000;
   try {
-    await writeBundle(dir, {
-      modelId: 'two-tower',
-      spec: model.exportSpec(),
-      dataset,
-      trainCsr: train.csr,
-      params: model.info.params,
-      backend: model.info.backend,
-      trainerVersion: TRAINER_VERSION,
-    });
+    await writeModelBundle(dir, model, train);
   } finally {
     model.dispose();
   }

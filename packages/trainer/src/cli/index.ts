@@ -5,11 +5,10 @@ import { createRecommender, isTastemakerError, TastemakerError } from '@tastemak
 import { DATA_FORMATS, parseColumnRef, readDataset, type ReadDatasetOptions } from '../data/index.js';
 import { positivesTrainSet } from '../models/train-set.js';
 import { PROTOCOL_IDS, evaluate, makeSplit, type ProtocolId } from '../eval/index.js';
-import { writeBundle } from '../export/index.js';
+import { writeModelBundle } from '../export/index.js';
 import { fitModel, MODEL_IDS } from '../models/index.js';
 import type { FitOptions, ModelId } from '../models/types.js';
 import { syntheticDataset } from '../synthetic/index.js';
-import { TRAINER_VERSION } from '../version.js';
 import { optionalNumber, parseFlags, parseSets, requireString, type Flags } from './args.js';
 import { createStderrProgress } from './progress.js';
 import { DEFAULT_HOME, ensureDefaultBundle, loadServer } from './serve.js';
@@ -114,15 +113,7 @@ async function cmdTrain(argv: string[]): Promise<number> {
   const fitted = await fitModel(model, train, opts);
   const trainSeconds = (performance.now() - t0) / 1000;
   try {
-    await writeBundle(out, {
-      modelId: model,
-      spec: fitted.exportSpec(),
-      dataset: train.dataset,
-      trainCsr: train.csr,
-      params: fitted.info.params,
-      backend: fitted.info.backend,
-      trainerVersion: TRAINER_VERSION,
-    });
+    await writeModelBundle(out, fitted, train);
   } finally {
     fitted.dispose();
   }
@@ -155,16 +146,7 @@ async function cmdEvaluate(argv: string[]): Promise<number> {
     const metrics = await evaluate(fitted, split, { k, ...(opts.progress ? { progress: opts.progress } : {}) });
     const evalSeconds = (performance.now() - t1) / 1000;
     if (typeof flags.out === 'string') {
-      await writeBundle(flags.out, {
-        modelId: model,
-        spec: fitted.exportSpec(),
-        dataset: split.train.dataset,
-        trainCsr: split.train.csr,
-        metrics,
-        params: fitted.info.params,
-        backend: fitted.info.backend,
-        trainerVersion: TRAINER_VERSION,
-      });
+      await writeModelBundle(flags.out, fitted, split.train, { metrics });
     }
     const result = {
       model,
@@ -227,7 +209,7 @@ async function cmdDemo(argv: string[]): Promise<number> {
     const fitted = await fitModel(model, train, opts);
     process.stdout.write(`Trained ${model} in ${((performance.now() - t0) / 1000).toFixed(1)} s (backend ${fitted.info.backend}).\n`);
     try {
-      await writeBundle(out, { modelId: model, spec: fitted.exportSpec(), dataset, trainCsr: train.csr, params: fitted.info.params, backend: fitted.info.backend, trainerVersion: TRAINER_VERSION });
+      await writeModelBundle(out, fitted, train);
     } finally {
       fitted.dispose();
     }

@@ -2,19 +2,18 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { TastemakerError } from '@tastemaker/core';
-import { writeBundle } from '../export/index.js';
+import { writeModelBundle } from '../export/index.js';
 import { fitModel } from '../models/index.js';
 import { positivesTrainSet } from '../models/train-set.js';
 import type { FitOptions } from '../models/types.js';
 import { syntheticDataset } from '../synthetic/index.js';
-import { TRAINER_VERSION } from '../version.js';
 
 /** Where `tastemaker serve` keeps its embedded default (bundle + SQLite), relative to the working directory. */
 export const DEFAULT_HOME = '.tastemaker';
 
 /**
  * The bundle served when none is given: trained once on the generated data set and reused after.
- * It is written atomically by writeBundle, so an interrupted first run leaves nothing half-made.
+ * It is written atomically (see writeBundle), so an interrupted first run leaves nothing half-made.
  */
 export async function ensureDefaultBundle(home: string, options: FitOptions, model = 'two-tower'): Promise<string> {
   const dir = path.join(home, 'bundles', `demo-${model}`);
@@ -25,15 +24,7 @@ export async function ensureDefaultBundle(home: string, options: FitOptions, mod
   const train = positivesTrainSet(dataset);
   const fitted = await fitModel(model, train, options);
   try {
-    await writeBundle(dir, {
-      modelId: fitted.id,
-      spec: fitted.exportSpec(),
-      dataset,
-      trainCsr: train.csr,
-      params: fitted.info.params,
-      backend: fitted.info.backend,
-      trainerVersion: TRAINER_VERSION,
-    });
+    await writeModelBundle(dir, fitted, train);
   } finally {
     fitted.dispose();
   }

@@ -16,3 +16,4 @@ export {
   type ItemVectors,
 } from './graphs.js';
 export { BUNDLE_FILES, writeBundle, type WriteBundleOptions, type WrittenBundle } from './bundle-writer.js';
+export { writeModelBundle } from './write-model-bundle.js';
