@@ -1,12 +1,11 @@
 import { Hono, type Context } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
-import { cors } from 'hono/cors';
 import { HTTPException } from 'hono/http-exception';
 import { routePath } from 'hono/route';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { isTastemakerError } from '@tastemaker/core/edge';
 import { ApiError, errorBody, STATUS_BY_CORE_CODE, type ApiErrorCode } from './api-error.js';
 import { createContext, type AppDeps, type ServerContext } from './context.js';
+import { corsMiddleware } from './cors.js';
 import { docsRoutes } from './routes/docs/index.js';
 import { eventsRoutes } from './routes/events/index.js';
 import { healthRoutes } from './routes/health/index.js';
@@ -40,7 +39,7 @@ export function createApp(deps: AppDeps) {
   if (ctx.cors !== false) {
     app.use(
       '*',
-      cors({
+      corsMiddleware({
         origin: ctx.cors.origin,
         allowMethods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
         allowHeaders: ['Authorization', 'Content-Type'],
@@ -48,13 +47,17 @@ export function createApp(deps: AppDeps) {
       }),
     );
   }
-  app.use(
-    '*',
-    bodyLimit({
-      maxSize: ctx.limits.bodyBytes,
-      onError: (c) => c.json(errorBody('PAYLOAD_TOO_LARGE', `Request body over ${ctx.limits.bodyBytes} bytes`), 413),
-    }),
-  );
+  // A declared length over the limit is refused before anything else runs. Bodies are only read, with
+  // the limit enforced while reading (chunked ones too), by the routes that take one (jsonBody); a
+  // route that takes none leaves its body unread, as hono's bodyLimit would not (it reads every body
+  // without a length, and its stream wrapping cost every POST more than its JSON parse).
+  app.use('*', async (c, next) => {
+    const declared = c.req.header('content-length');
+    if (declared !== undefined && Number.parseInt(declared, 10) > ctx.limits.bodyBytes) {
+      return c.json(errorBody('PAYLOAD_TOO_LARGE', `Request body over ${ctx.limits.bodyBytes} bytes`), 413);
+    }
+    await next();
+  });
 
   const routes = app
     .route('/', healthRoutes(ctx))

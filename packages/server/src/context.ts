@@ -11,6 +11,7 @@ import type { ApiKeys } from './auth.js';
 import { createConsoleLogger, type Logger } from './logger.js';
 import { createTextMetrics, type Metrics } from './metrics.js';
 import { ModelSlot } from './model-slot.js';
+import { uuidV7 } from './recomm-id.js';
 import type { RecommendationSource } from './recommendation-source.js';
 
 export interface Clock {
@@ -67,7 +68,7 @@ export interface AppDeps {
   /** Recent items of a user fed to the model as live history. Default 50. */
   historyLength?: number;
   metrics?: Metrics;
-  /** Id generator for recommendations. Default crypto.randomUUID. */
+  /** Id generator for recommendations. Default uuidV7: time-ordered, so the recommendation log appends. */
   newId?: () => string;
 }
 
@@ -149,7 +150,7 @@ export function createContext(deps: AppDeps): ServerContext {
     keys: deps.keys ?? {},
     cors: deps.cors ?? { origin: '*' },
     metrics: deps.metrics ?? createTextMetrics(),
-    newId: deps.newId ?? (() => crypto.randomUUID()),
+    newId: deps.newId ?? (() => uuidV7()),
     limits: {
       bodyBytes: positive('bodyLimit', deps.bodyLimit, 1024 * 1024),
       eventsPerRequest: positive('maxEventsPerRequest', deps.maxEventsPerRequest, 1000),

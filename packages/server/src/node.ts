@@ -67,6 +67,12 @@ export interface NodeAppOptions {
   device?: NodeDevice;
   /** Item index for createRecommender. Default "auto". */
   index?: IndexChoice;
+  /**
+   * onnxruntime intra-op threads per model session. Default 1 (core's SERVING_INTRA_OP_THREADS):
+   * each request runs a tiny graph, concurrency comes from requests, and a second thread only
+   * spin-waits, costing about as much CPU as the rest of the request.
+   */
+  intraOpNumThreads?: number;
   cors?: CorsOptions | false;
   bodyLimit?: number;
   logger?: Logger;
@@ -217,7 +223,12 @@ async function loadModel(dir: string, options: NodeAppOptions): Promise<Recommen
   // The Recommender does not expose its item ids or vectors; the server needs both (events on unknown
   // items, LinUCB features). Same bytes, so the Float32Array views share memory.
   const bundle = await loadBundle(source);
-  const recommender = await createRecommender({ bundle: source, device: options.device ?? 'auto', index: options.index ?? 'auto' });
+  const recommender = await createRecommender({
+    bundle: source,
+    device: options.device ?? 'auto',
+    index: options.index ?? 'auto',
+    ...(options.intraOpNumThreads !== undefined ? { intraOpNumThreads: options.intraOpNumThreads } : {}),
+  });
   return fromRecommender(recommender, bundle);
 }
 

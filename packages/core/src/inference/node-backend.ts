@@ -21,7 +21,10 @@ type OrtNodeTensor = InstanceType<OrtNode['Tensor']>;
 export interface NodeBackendOptions {
   /** A NODE_DEVICES key; other strings (e.g. from a CLI flag) fail with INVALID_CONFIG listing the valid ones. */
   device?: NodeDevice | (string & {});
-  /** Threads per session for the cpu provider; onnxruntime's default (all cores) when omitted. */
+  /**
+   * Threads per session for the cpu provider; onnxruntime's default (all cores) when omitted, which
+   * suits large batch runs. createRecommender passes 1 for serving (SERVING_INTRA_OP_THREADS).
+   */
   intraOpNumThreads?: number;
 }
 

@@ -77,6 +77,22 @@ describe('HnswIndex', () => {
     expect(hits.map((h) => h.row).sort((a, b) => a - b)).toEqual([3, 77, 4000]);
   });
 
+  it('searches exactly when the fetch is at least exactFetchShare of the catalogue', async () => {
+    const small = vectors.subarray(0, 1000 * dim);
+    const hybrid = await HnswIndex.build(small, dim, { exactFetchShare: 1 / 16 });
+    const truth = new ExactIndex(small, dim);
+    const q = queries.subarray(0, dim);
+    const ex = new Set([1, 2, 3]);
+    // k 50 fetches 200 of 1,000 (≥ 1/16): the exact answer, scores and all.
+    expect(hybrid.search(q, 50, ex)).toEqual(truth.search(q, 50, ex));
+    // k 10 fetches 40 (< 1/16 of 1,000): through the graph, with exactly re-ranked scores.
+    const hits = hybrid.search(q, 10, ex);
+    expect(hits).toHaveLength(10);
+    for (const h of hits) expect(h.score).toBeCloseTo(truth.score(q, h.row), 4);
+    expect(hnsw.params.exactFetchShare).toBe(0);
+    hybrid.dispose();
+  });
+
   it('saves and loads the graph', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'tm-hnsw-'));
     try {

@@ -1,7 +1,7 @@
 // Node only: imported by node.ts, never by the edge entry.
 import { TastemakerError } from '../errors/index.js';
 import { ExactIndex } from './exact-index.js';
-import { isExcluded, type ExcludeFilter, type Metric, type SearchHit, type VectorIndex } from './types.js';
+import { type ExcludeFilter, type Metric, type SearchHit, type VectorIndex } from './types.js';
 
 type Hnswlib = typeof import('hnswlib-node');
 type HierarchicalNSW = InstanceType<Hnswlib['HierarchicalNSW']>;
@@ -16,9 +16,23 @@ export interface HnswOptions {
   /** How many candidates to fetch for a top-k before exact re-ranking; default max(4k, 40). */
   candidates?: (k: number) => number;
   seed?: number;
+  /**
+   * Search exactly instead when the candidates to fetch are at least this share of the catalogue.
+   * The walk then visits most of the graph anyway, calling the exclude filter per node, and a
+   * straight scan is both faster and exact. Default 0: always walk the graph. createRecommender's
+   * index 'auto' uses AUTO_EXACT_FETCH_SHARE.
+   */
+  exactFetchShare?: number;
 }
 
-export const HNSW_DEFAULTS = { m: 32, efConstruction: 400, ef: 64, seed: 100 } as const;
+export const HNSW_DEFAULTS = { m: 32, efConstruction: 400, ef: 64, seed: 100, exactFetchShare: 0 } as const;
+
+/**
+ * The exactFetchShare createRecommender's index 'auto' uses. Measured on 64- and 32-d low-rank
+ * vectors: exact search is faster while the catalogue is up to about 16 × the fetch (1,682 items
+ * with 200 fetched: 0.15 ms exact vs 0.26 ms through the graph) and slower beyond about 25 ×.
+ */
+export const AUTO_EXACT_FETCH_SHARE = 1 / 16;
 const defaultCandidates = (k: number) => Math.max(4 * k, 40);
 
 let hnswlibPromise: Promise<Hnswlib> | undefined;
@@ -48,7 +62,9 @@ export class HnswIndex implements VectorIndex {
   private readonly exact: ExactIndex;
   private readonly ef: number;
   private readonly candidates: (k: number) => number;
-  readonly params: { m: number; efConstruction: number; ef: number; seed: number };
+  /** Fetches of at least this many items search exactly (see HnswOptions.exactFetchShare). */
+  private readonly exactFrom: number;
+  readonly params: { m: number; efConstruction: number; ef: number; seed: number; exactFetchShare: number };
 
   private constructor(exact: ExactIndex, index: HierarchicalNSW, params: HnswIndex['params'], candidates: (k: number) => number) {
     this.exact = exact;
@@ -59,6 +75,7 @@ export class HnswIndex implements VectorIndex {
     this.params = params;
     this.ef = params.ef;
     this.candidates = candidates;
+    this.exactFrom = params.exactFetchShare > 0 ? params.exactFetchShare * this.size : Infinity;
     index.setEf(params.ef);
   }
 
@@ -101,6 +118,7 @@ export class HnswIndex implements VectorIndex {
       efConstruction: options.efConstruction ?? HNSW_DEFAULTS.efConstruction,
       ef: options.ef ?? HNSW_DEFAULTS.ef,
       seed: options.seed ?? HNSW_DEFAULTS.seed,
+      exactFetchShare: options.exactFetchShare ?? HNSW_DEFAULTS.exactFetchShare,
     };
   }
 
@@ -112,13 +130,12 @@ export class HnswIndex implements VectorIndex {
     const index = this.live();
     if (k <= 0 || this.size === 0) return [];
     const want = Math.min(k, this.size);
-    const q = this.exact.prepareQuery(query);
     const fetch = Math.min(this.size, Math.max(want, this.candidates(want)));
+    if (fetch >= this.exactFrom) return this.exact.search(query, want, exclude);
     index.setEf(Math.max(this.ef, fetch));
-    const skip = isExcluded(exclude);
     // The filter runs inside the graph walk, so excluded items never take candidate slots.
-    const filter = exclude === undefined ? undefined : (label: number) => !skip(label);
-    const found = index.searchKnn(Array.from(q), fetch, filter);
+    const filter = exclude === undefined ? undefined : graphFilter(exclude);
+    const found = index.searchKnn(Array.from(this.exact.prepareQuery(query)), fetch, filter);
     // Short means the filter starved the walk (or the graph is tiny); exact search settles it.
     if (found.neighbors.length < want) return this.exact.search(query, want, exclude);
     return this.exact.rerank(query, found.neighbors, want);
@@ -133,4 +150,10 @@ export class HnswIndex implements VectorIndex {
     if (this.index === undefined) throw new TastemakerError('DISPOSED', 'HnswIndex has been disposed');
     return this.index;
   }
+}
+
+/** hnswlib's filter is true for labels to keep; it runs once per visited node, so no extra closure layer for a Set. */
+function graphFilter(exclude: ExcludeFilter): (label: number) => boolean {
+  if (typeof exclude === 'function') return (label) => !exclude(label);
+  return (label) => !exclude.has(label);
 }

@@ -43,6 +43,12 @@ export class MemoryStore implements Store {
   private seq = 0;
   private closed = false;
 
+  /** Nothing to commit in memory: runs fn. */
+  async writeBatch<T>(fn: () => Promise<T>): Promise<T> {
+    this.assertOpen();
+    return fn();
+  }
+
   async appendEvents(events: readonly EventRecord[]): Promise<AppendStatus[]> {
     this.assertOpen();
     return events.map((event) => {

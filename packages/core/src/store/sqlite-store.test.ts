@@ -50,6 +50,29 @@ describe('SqliteStore', () => {
     raw.close();
   });
 
+  it('commits a writeBatch once, at the end, at the events sync level', async () => {
+    const path = freshPath();
+    const store = new SqliteStore(path);
+    await store.logRecommendation(recommendation());
+    const reader = new Database(path, { readonly: true });
+    const count = () => (reader.prepare('SELECT COUNT(*) AS n FROM events').get() as { n: number }).n;
+    const seen: number[] = [];
+    await store.writeBatch(async () => {
+      await store.appendEvents([event({ eventId: 'w1', recommId: 'r1', itemId: 'a' })]);
+      // Recommendation logs commit at NORMAL; inside the batch they must not lower the batch's FULL commit.
+      await store.logRecommendation(recommendation({ recommId: 'r2' }));
+      await store.attributeFeedback([{ recommId: 'r1', itemId: 'a', reward: 1 }]);
+      seen.push(count());
+      // 2 = FULL, read on the store's own connection: the level the batch commits with.
+      seen.push((store as unknown as { db: Database.Database }).db.pragma('synchronous', { simple: true }) as number);
+    });
+    seen.push(count());
+    expect(seen).toEqual([0, 2, 1]);
+    reader.close();
+    expect(await store.getRecommendation('r2')).toBeDefined();
+    await store.close();
+  });
+
   it('refuses a database from a newer schema and a bad synchronous option', () => {
     const path = freshPath();
     const raw = new Database(path);

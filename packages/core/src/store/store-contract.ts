@@ -200,6 +200,34 @@ export function storeContract(name: string, open: () => Store | Promise<Store>):
       await store.close();
     });
 
+    it('writeBatch: keeps every write that succeeded, returns or rethrows what fn did, runs batches in turn', async () => {
+      const store = await open();
+      const batch = store.writeBatch?.bind(store);
+      if (batch === undefined) return await store.close();
+      await store.logRecommendation(recommendation());
+      const result = await batch(async () => {
+        const statuses = await store.appendEvents([event({ eventId: 'b1', recommId: 'r1', itemId: 'a' })]);
+        const deltas = await store.attributeFeedback([{ recommId: 'r1', itemId: 'a', reward: 1 }]);
+        await store.putPolicyState('p', [['k', { json: 1 }]], 1);
+        return { statuses, trial: deltas[0]?.trial };
+      });
+      expect(result).toEqual({ statuses: ['accepted'], trial: 1 });
+      await expect(
+        batch(async () => {
+          await store.appendEvents([event({ eventId: 'b2' })]);
+          throw new Error('policy update failed');
+        }),
+      ).rejects.toThrow('policy update failed');
+      // Concurrent batches run one after another and all commit.
+      const many = await Promise.all([1, 2, 3].map((i) => batch(() => store.appendEvents([event({ eventId: `c${i}` })]))));
+      expect(many).toEqual([['accepted'], ['accepted'], ['accepted']]);
+      expect(await store.countEvents()).toBe(5);
+      expect(await store.getImpression('r1', 'a')).toMatchObject({ trial: true, reward: 1 });
+      expect((await store.getPolicyState('p')).get('k')?.json).toBe(1);
+      await store.close();
+      await expect(batch(async () => 1)).rejects.toMatchObject({ code: 'DISPOSED' });
+    });
+
     it('returns copies the caller cannot use to change stored state', async () => {
       const store = await open();
       const input = event({ eventId: 'c1', context: { a: 1 } });

@@ -194,5 +194,20 @@ export interface Store {
   putPolicyState(policy: string, entries: Iterable<readonly [string, PolicyStateEntry]>, now: number): Promise<void>;
   deletePolicyState(policy: string): Promise<void>;
 
+  /**
+   * Group commit: runs fn with every write this store takes meanwhile (fn's and any other caller's)
+   * committed together at the end, so a batch of events, its attribution and the policy state it
+   * touched cost one commit (one sync to disk) rather than one each. Only the timing of commits
+   * changes: each write keeps its own atomicity, and writes that succeeded are committed even when
+   * fn throws (which is then rethrown). Resolves after the commit, so acknowledging after it
+   * acknowledges durable writes; if the commit itself fails, nothing of the batch is stored and that
+   * error is thrown. Batches run one after another; fn must not start another batch on the same
+   * store, and should await only this store: a write another caller makes while fn waits on
+   * something else joins the batch and is answered before the batch commits. (SqliteStore answers
+   * without yielding to the event loop, so with it nothing else runs inside a batch.) Optional:
+   * without it, callers run fn as is.
+   */
+  writeBatch?<T>(fn: () => Promise<T>): Promise<T>;
+
   close(): Promise<void>;
 }

@@ -48,7 +48,7 @@ export function eventsRoutes(ctx: ServerContext) {
   return new Hono().post(
     '/',
     requireKey(ctx.keys, 'publishable', { allowQueryKey: true }),
-    jsonBody(eventsRequestSchema, { allowText: true }),
+    jsonBody(eventsRequestSchema, { maxBytes: ctx.limits.bodyBytes, allowText: true }),
     async (c) => c.json(await ingest(ctx, c.req.valid('json').events), 200),
   );
 }
@@ -97,8 +97,25 @@ async function ingest(ctx: ServerContext, raw: unknown[]): Promise<EventsRespons
   });
   rejected.sort((a, b) => a.index - b.index);
 
-  const statuses = await ctx.store.appendEvents(known.map((k) => k.event));
-  const accepted = known.filter((_, i) => statuses[i] === 'accepted').map((k) => k.event);
+  // Storing, attribution and the policy state they change commit together: one sync to disk per
+  // request instead of three. The batch resolves after its commit, so the answer below still only
+  // acknowledges events that are durable.
+  const store = ctx.store;
+  const batch = store.writeBatch === undefined ? <T>(fn: () => Promise<T>) => fn() : store.writeBatch.bind(store);
+  const { statuses, accepted, outcomes } = await batch(async () => {
+    const statuses = await store.appendEvents(known.map((k) => k.event));
+    const accepted = known.filter((_, i) => statuses[i] === 'accepted').map((k) => k.event);
+    // The events are stored: from here a failure must not fail the request, or the client would retry
+    // events that are already durable. It costs only their lesson to the policies, and is logged.
+    let outcomes: (LearnOutcome | undefined)[] | undefined;
+    try {
+      outcomes = await ctx.learner.learn(accepted);
+    } catch (error) {
+      ctx.metrics.countLearnFailure();
+      ctx.logger.error('events stored but policies not updated', { error, events: accepted.length });
+    }
+    return { statuses, accepted, outcomes };
+  });
   const duplicates = statuses.length - accepted.length;
 
   for (const e of accepted) ctx.metrics.countEvents(e.type, 'accepted');
@@ -108,18 +125,10 @@ async function ingest(ctx: ServerContext, raw: unknown[]): Promise<EventsRespons
     ctx.metrics.countEvents(typeof type === 'string' && (EVENT_TYPES as readonly string[]).includes(type) ? type : 'invalid', 'rejected');
   }
 
-  // The events are stored: from here a failure must not fail the request, or the client would retry
-  // events that are already durable. It costs only their lesson to the policies, and is logged.
-  try {
-    const outcomes = await ctx.learner.learn(accepted);
-    outcomes.forEach((o: LearnOutcome | undefined, i) => {
-      if (o?.policy === undefined) return;
-      const click = accepted[i]?.type === 'click' && o.reward > 0 ? 1 : 0;
-      ctx.metrics.countFeedback(o.policy, o.trial, click);
-    });
-  } catch (error) {
-    ctx.metrics.countLearnFailure();
-    ctx.logger.error('events stored but policies not updated', { error, events: accepted.length });
-  }
+  outcomes?.forEach((o, i) => {
+    if (o?.policy === undefined) return;
+    const click = accepted[i]?.type === 'click' && o.reward > 0 ? 1 : 0;
+    ctx.metrics.countFeedback(o.policy, o.trial, click);
+  });
   return { accepted: accepted.length, duplicates, rejected };
 }

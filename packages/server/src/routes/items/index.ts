@@ -56,7 +56,7 @@ export function itemsRoutes(ctx: ServerContext) {
       const last = items.at(-1);
       return c.json({ items: items.map(view), next: items.length === q.limit && last !== undefined ? last.itemId : null }, 200);
     })
-    .post('/', jsonBody(itemsBatchSchema), async (c) => {
+    .post('/', jsonBody(itemsBatchSchema, { maxBytes: ctx.limits.bodyBytes }), async (c) => {
       const items = await ctx.store.putItems(c.req.valid('json').items, ctx.clock.now());
       return c.json({ items: items.map(view) }, 200);
     })
@@ -67,12 +67,12 @@ export function itemsRoutes(ctx: ServerContext) {
       if (!ctx.slot.source.hasItem(itemId)) throw notFound(itemId);
       return c.json({ itemId, attributes: {}, hidden: false, inCatalog: false, inModel: true } satisfies ItemResponse, 200);
     })
-    .put('/:itemId', pathParams(itemParam), jsonBody(itemWriteSchema), async (c) => {
+    .put('/:itemId', pathParams(itemParam), jsonBody(itemWriteSchema, { maxBytes: ctx.limits.bodyBytes }), async (c) => {
       const { itemId } = c.req.valid('param');
       const [record] = await ctx.store.putItems([{ itemId, ...c.req.valid('json') }], ctx.clock.now());
       return c.json(view(record as ItemRecord), 200);
     })
-    .patch('/:itemId', pathParams(itemParam), jsonBody(itemPatchSchema), async (c) => {
+    .patch('/:itemId', pathParams(itemParam), jsonBody(itemPatchSchema, { maxBytes: ctx.limits.bodyBytes }), async (c) => {
       const { itemId } = c.req.valid('param');
       const patch = c.req.valid('json');
       const now = ctx.clock.now();

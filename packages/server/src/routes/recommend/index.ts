@@ -71,7 +71,7 @@ type RecommendInput = {
 export function recommendRoutes(ctx: ServerContext) {
   const auth = requireKey(ctx.keys, 'publishable');
   return new Hono()
-    .post('/', auth, jsonBody(recommendRequestSchema), async (c) => c.json(await recommend(ctx, c.req.valid('json')), 200))
+    .post('/', auth, jsonBody(recommendRequestSchema, { maxBytes: ctx.limits.bodyBytes }), async (c) => c.json(await recommend(ctx, c.req.valid('json')), 200))
     .get('/', auth, queryParams(recommendQuerySchema), async (c) => c.json(await recommend(ctx, c.req.valid('query')), 200));
 }
 

@@ -36,7 +36,7 @@ export function usersRoutes(ctx: ServerContext) {
       }
       return c.json({ userId, attributes: {}, ...profile, history } satisfies UserResponse, 200);
     })
-    .put('/:userId', pathParams(userParam), jsonBody(userWriteSchema), async (c) => {
+    .put('/:userId', pathParams(userParam), jsonBody(userWriteSchema, { maxBytes: ctx.limits.bodyBytes }), async (c) => {
       const { userId } = c.req.valid('param');
       const profile = await ctx.store.putUser(userId, c.req.valid('json').attributes, ctx.clock.now());
       const history = await ctx.store.getUserHistory(userId, { limit: 50 });
