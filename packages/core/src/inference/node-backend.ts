@@ -4,7 +4,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { TastemakerError } from '../errors/index.js';
 import { createOnFirstAvailable, providersFor } from './device-table.js';
-import { wrapOrtSession, type OrtSessionLike } from './ort-session.js';
+import { toOrtTensor, wrapOrtSession, type OrtSessionLike } from './ort-session.js';
 import type { GraphSession, InferenceBackend, TensorData } from './types.js';
 
 /** Device → onnxruntime-node execution providers, tried in order. */
@@ -35,20 +35,6 @@ function loadOrtNode(): Promise<OrtNode> {
     throw new TastemakerError('DEVICE_UNAVAILABLE', 'onnxruntime-node could not be loaded', { runtime: 'onnxruntime-node' }, { cause });
   });
   return ortNodePromise;
-}
-
-function toOrtNodeTensor(ort: OrtNode, t: TensorData): OrtNodeTensor {
-  const dims = [...t.dims];
-  switch (t.dtype) {
-    case 'float32':
-      return new ort.Tensor('float32', t.data, dims);
-    case 'int64':
-      return new ort.Tensor('int64', t.data, dims);
-    case 'int32':
-      return new ort.Tensor('int32', t.data, dims);
-    case 'bool':
-      return new ort.Tensor('bool', t.data, dims);
-  }
 }
 
 const CUDA_PROVIDER_LIBRARY: Partial<Record<NodeJS.Platform, string>> = {
@@ -94,7 +80,7 @@ export function createNodeBackend(options: NodeBackendOptions = {}): InferenceBa
     device,
     async createSession(bytes: Uint8Array, graphName: string): Promise<GraphSession> {
       const ort = await loadOrtNode();
-      const toOrt = (t: TensorData): OrtNodeTensor => toOrtNodeTensor(ort, t);
+      const toOrt = (t: TensorData): OrtNodeTensor => toOrtTensor(ort.Tensor, t);
       const create = (provider: string): Promise<OrtSessionLike<OrtNodeTensor>> =>
         ort.InferenceSession.create(bytes, {
           executionProviders: [provider],

@@ -29,6 +29,28 @@ export interface OrtSessionLike<T extends OrtTensorLike> {
   release(): Promise<void>;
 }
 
+/** The Tensor constructor overloads core feeds (onnxruntime-common's, which both runtimes re-export). */
+export interface OrtTensorConstructor<T> {
+  new (type: 'float32', data: Float32Array, dims: readonly number[]): T;
+  new (type: 'int64', data: BigInt64Array, dims: readonly number[]): T;
+  new (type: 'int32', data: Int32Array, dims: readonly number[]): T;
+  new (type: 'bool', data: Uint8Array, dims: readonly number[]): T;
+}
+
+export function toOrtTensor<T>(Tensor: OrtTensorConstructor<T>, t: TensorData): T {
+  const dims = [...t.dims];
+  switch (t.dtype) {
+    case 'float32':
+      return new Tensor('float32', t.data, dims);
+    case 'int64':
+      return new Tensor('int64', t.data, dims);
+    case 'int32':
+      return new Tensor('int32', t.data, dims);
+    case 'bool':
+      return new Tensor('bool', t.data, dims);
+  }
+}
+
 export function fromOrtTensor(name: string, t: OrtTensorLike): TensorData {
   const dims = [...t.dims];
   if (t.type === 'float32' && t.data instanceof Float32Array) return { dtype: 'float32', data: t.data, dims };

@@ -1,6 +1,6 @@
 import { TastemakerError } from '../errors/index.js';
 import { createOnFirstAvailable, providersFor } from './device-table.js';
-import { wrapOrtSession, type OrtSessionLike } from './ort-session.js';
+import { toOrtTensor, wrapOrtSession, type OrtSessionLike } from './ort-session.js';
 import type { GraphSession, InferenceBackend, TensorData } from './types.js';
 
 /** Device → onnxruntime-web execution providers; webgpu first because wasm is the universal fallback. */
@@ -13,20 +13,6 @@ export type WebDevice = keyof typeof WEB_DEVICES;
 
 type OrtWeb = typeof import('onnxruntime-web');
 type OrtWebTensor = InstanceType<OrtWeb['Tensor']>;
-
-function toOrtWebTensor(ort: OrtWeb, t: TensorData): OrtWebTensor {
-  const dims = [...t.dims];
-  switch (t.dtype) {
-    case 'float32':
-      return new ort.Tensor('float32', t.data, dims);
-    case 'int64':
-      return new ort.Tensor('int64', t.data, dims);
-    case 'int32':
-      return new ort.Tensor('int32', t.data, dims);
-    case 'bool':
-      return new ort.Tensor('bool', t.data, dims);
-  }
-}
 
 export interface WebBackendOptions {
   /** A WEB_DEVICES key; other strings fail with INVALID_CONFIG listing the valid ones. */
@@ -59,7 +45,7 @@ export function createWebBackend(options: WebBackendOptions = {}): InferenceBack
     device,
     async createSession(bytes: Uint8Array, graphName: string): Promise<GraphSession> {
       const ort = options.ort ?? (await loadOrtWeb());
-      const toOrt = (t: TensorData): OrtWebTensor => toOrtWebTensor(ort, t);
+      const toOrt = (t: TensorData): OrtWebTensor => toOrtTensor(ort.Tensor, t);
       const create = (provider: string): Promise<OrtSessionLike<OrtWebTensor>> =>
         ort.InferenceSession.create(bytes, { executionProviders: [provider] });
       const { session, provider } = await createOnFirstAvailable('onnxruntime-web', device, resolved ? [resolved] : providers, {

@@ -25,6 +25,12 @@ function configureWeb(): void {
   webConfigured = true;
 }
 
+/**
+ * The part of an onnxruntime module the runner uses; onnxruntime-node and onnxruntime-web both
+ * re-export onnxruntime-common's InferenceSession and Tensor, so one code path serves both.
+ */
+type OrtModule = Pick<typeof ortNode, 'InferenceSession' | 'Tensor'>;
+
 /** Runs `model` once and returns every requested output as float32 data with its dims. */
 export async function runModel(
   runtime: OrtRuntime,
@@ -32,42 +38,25 @@ export async function runModel(
   feeds: Readonly<Record<string, Feed>>,
   outputs: readonly string[],
 ): Promise<Record<string, { data: Float32Array; dims: number[] }>> {
-  const result: Record<string, { data: Float32Array; dims: number[] }> = {};
-  if (runtime === 'node') {
-    const session = await ortNode.InferenceSession.create(model, { executionProviders: ['cpu'] });
-    try {
-      const inputs: Record<string, ortNode.Tensor> = {};
-      for (const [name, f] of Object.entries(feeds)) {
-        inputs[name] = f.data instanceof Float32Array ? new ortNode.Tensor('float32', f.data, f.dims) : new ortNode.Tensor('int64', f.data, f.dims);
-      }
-      const out = await session.run(inputs, [...outputs]);
-      for (const name of outputs) {
-        const t = out[name];
-        if (!t) throw new Error(`missing output ${name}`);
-        result[name] = { data: Float32Array.from(t.data as Float32Array), dims: [...t.dims] };
-      }
-    } finally {
-      await session.release();
-    }
-    return result;
-  }
-  configureWeb();
-  const session = await ortWeb.InferenceSession.create(model, { executionProviders: ['wasm'] });
+  if (runtime === 'web-wasm') configureWeb();
+  const ort: OrtModule = runtime === 'node' ? ortNode : ortWeb;
+  const session = await ort.InferenceSession.create(model, { executionProviders: [runtime === 'node' ? 'cpu' : 'wasm'] });
   try {
-    const inputs: Record<string, ortWeb.Tensor> = {};
+    const inputs: Record<string, ortNode.Tensor> = {};
     for (const [name, f] of Object.entries(feeds)) {
-      inputs[name] = f.data instanceof Float32Array ? new ortWeb.Tensor('float32', f.data, f.dims) : new ortWeb.Tensor('int64', f.data, f.dims);
+      inputs[name] = f.data instanceof Float32Array ? new ort.Tensor('float32', f.data, f.dims) : new ort.Tensor('int64', f.data, f.dims);
     }
     const out = await session.run(inputs, [...outputs]);
+    const result: Record<string, { data: Float32Array; dims: number[] }> = {};
     for (const name of outputs) {
       const t = out[name];
       if (!t) throw new Error(`missing output ${name}`);
       result[name] = { data: Float32Array.from(t.data as Float32Array), dims: [...t.dims] };
     }
+    return result;
   } finally {
     await session.release();
   }
-  return result;
 }
 
 /** Pads histories into the contract's [batch, length] int64 layout with `pad` (= items.count). */
