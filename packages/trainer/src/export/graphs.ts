@@ -1,7 +1,7 @@
 import { HISTORY_INPUT, type Scoring, TastemakerError, USER_GRAPH_BY_SCORING, USER_INDEX_INPUT } from '@tastemaker/core';
 import { DEFAULT_OPSET, GraphBuilder, type GraphSignature, type Value } from '../onnx/builder.js';
 import { MIN_LAYERS_OPSET, cast, dense, l2Normalize, maskedMeanLookup, reduceSum, safeIndex, unsqueeze } from '../onnx/layers.js';
-import type { ExportSpec, ItemSimilarityExport, MatrixFactorizationExport, PopularityExport, TwoTowerExport } from './types.js';
+import type { ExportSpec, ItemSimilarityExport, MatrixFactorizationExport, PopularityExport, TwoTowerExport, UserGraphExport } from './types.js';
 
 /**
  * ExportSpec → ONNX graphs that follow the bundle contract (packages/core/src/bundle/manifest.ts):
@@ -57,6 +57,7 @@ function invalidSpec(spec: ExportSpec, message: string, details: Record<string, 
 
 /** How core scores a bundle of this spec: dot products against items.f32, or a full score row. */
 export function scoringOf(spec: ExportSpec): Scoring {
+  if (spec.kind === 'user-graph') return spec.scoring;
   return spec.kind === 'matrix-factorization' || spec.kind === 'two-tower' ? 'embedding' : 'scores';
 }
 
@@ -70,6 +71,8 @@ export function itemCountOf(spec: ExportSpec): number {
     case 'matrix-factorization':
       return spec.dim > 0 ? spec.itemFactors.length / spec.dim : 0;
     case 'two-tower':
+    case 'ranker':
+    case 'user-graph':
       return spec.nItems;
   }
 }
@@ -80,6 +83,8 @@ export function userCountOf(spec: ExportSpec): number | undefined {
     case 'matrix-factorization':
       return spec.dim > 0 ? spec.userFactors.length / spec.dim : 0;
     case 'two-tower':
+    case 'ranker':
+    case 'user-graph':
       return spec.nUsers;
     default:
       return undefined;
@@ -138,8 +143,21 @@ export function validateExportSpec(spec: ExportSpec): void {
       length('itemVectors', spec.itemVectors, spec.nItems * spec.dim);
       return;
     }
+    case 'ranker':
+      posInt('nUsers', spec.nUsers, true);
+      posInt('nItems', spec.nItems);
+      return;
+    case 'user-graph':
+      posInt('nUsers', spec.nUsers, true);
+      posInt('nItems', spec.nItems);
+      if (spec.scoring === 'embedding') {
+        if (spec.dim === undefined || spec.itemVectors === undefined) throw invalidSpec(spec, 'embedding scoring needs dim and itemVectors.');
+        posInt('dim', spec.dim);
+        length('itemVectors', spec.itemVectors, spec.nItems * spec.dim);
+      }
+      return;
     default:
-      throw new TastemakerError('INVALID_ARGUMENT', `Unknown export kind ${JSON.stringify((spec as { kind: unknown }).kind)}. Valid values: "popularity", "item-similarity", "matrix-factorization", "two-tower".`);
+      throw new TastemakerError('INVALID_ARGUMENT', `Unknown export kind ${JSON.stringify((spec as { kind: unknown }).kind)}. Valid values: "popularity", "item-similarity", "matrix-factorization", "two-tower", "ranker", "user-graph".`);
   }
 }
 
@@ -258,7 +276,20 @@ export function buildGraph(spec: ExportSpec, options: GraphExportOptions = {}): 
       return matrixFactorizationTower(spec, options);
     case 'two-tower':
       return twoTowerUserTower(spec, options);
+    case 'ranker':
+      throw new TastemakerError('INVALID_ARGUMENT', 'A ranker has no user graph of its own; it is exported as the ranker graph of a two-stage bundle.');
+    case 'user-graph':
+      return customUserGraph(spec, options);
   }
+}
+
+function customUserGraph(spec: UserGraphExport, options: GraphExportOptions): GraphBuilder {
+  const contract = USER_GRAPH_BY_SCORING[spec.scoring];
+  const { g, userIndex, history } = contractGraph(contract.graph, spec, options);
+  const out = spec.buildGraph(g, safeIndex(g, userIndex, spec.nUsers, 'user'), safeIndex(g, history, spec.nItems, 'history'));
+  const width = spec.scoring === 'embedding' ? (spec.dim ?? 0) : spec.nItems;
+  g.output(out, contract.output, 'float32', [BATCH, width]);
+  return g;
 }
 
 /** Every graph a bundle of this spec carries, serialised. */
@@ -277,6 +308,7 @@ export function exportGraphs(spec: ExportSpec, options: GraphExportOptions = {})
 export function itemVectors(spec: ExportSpec): ItemVectors | null {
   validateExportSpec(spec);
   if (spec.kind === 'two-tower') return { values: spec.itemVectors, dim: spec.dim };
+  if (spec.kind === 'user-graph') return spec.scoring === 'embedding' && spec.itemVectors && spec.dim ? { values: spec.itemVectors, dim: spec.dim } : null;
   if (spec.kind !== 'matrix-factorization') return null;
   const n = itemCountOf(spec);
   const d = spec.dim;
@@ -422,6 +454,30 @@ export function referenceScores(spec: ExportSpec, users: ArrayLike<number>, hist
           for (let j = 0; j < d; j++) s += (vectors[b * d + j] ?? 0) * (items.values[i * d + j] ?? 0);
           scores[b * n + i] = s;
         }
+      }
+      return scores;
+    }
+    case 'user-graph': {
+      const out = spec.reference(Int32Array.from(users), histories.map((h) => Int32Array.from(h)));
+      if (spec.scoring === 'scores') return out;
+      const d = spec.dim ?? 0;
+      const vectors = spec.itemVectors ?? new Float32Array(0);
+      for (let b = 0; b < batch; b++) {
+        for (let i = 0; i < n; i++) {
+          let s = 0;
+          for (let j = 0; j < d; j++) s += (out[b * d + j] ?? 0) * (vectors[i * d + j] ?? 0);
+          scores[b * n + i] = s;
+        }
+      }
+      return scores;
+    }
+    case 'ranker': {
+      const items = new Int32Array(n);
+      for (let i = 0; i < n; i++) items[i] = i;
+      for (let b = 0; b < batch; b++) {
+        const u = users[b] ?? -1;
+        const user = Number.isInteger(u) && u >= 0 && u < spec.nUsers ? u : spec.nUsers;
+        scores.set(spec.scorePairs(new Int32Array(n).fill(user), items), b * n);
       }
       return scores;
     }

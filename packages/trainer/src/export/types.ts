@@ -1,10 +1,12 @@
 import type { FeatureMatrix } from '../data/dataset.js';
+import type { GraphBuilder, Value } from '../onnx/builder.js';
+import type { SafeIndex } from '../onnx/layers.js';
 
 /**
  * Model parameters in plain typed arrays, which the ONNX exporter turns into graphs following the
  * bundle contract (packages/core/src/bundle/manifest.ts). All matrices are row-major float32.
  */
-export type ExportSpec = PopularityExport | ItemSimilarityExport | MatrixFactorizationExport | TwoTowerExport;
+export type ExportSpec = PopularityExport | ItemSimilarityExport | MatrixFactorizationExport | TwoTowerExport | RankerExport | UserGraphExport;
 
 /** score(u, i) = scores[i] for everyone. */
 export interface PopularityExport {
@@ -60,4 +62,57 @@ export interface TwoTowerExport {
   /** item tower outputs for every item, [nItems, dim] */
   itemVectors: Float32Array;
   dim: number;
+}
+
+/**
+ * A ranker (NCF family, FM family, Wide & Deep, DLRM, ...): score(user, item) for a batch of
+ * (user, candidate) pairs, the second stage behind retrieval. Each model builds its own scoring
+ * subgraph; the exporter wraps it in the ranker graph of the bundle contract:
+ *
+ *   inputs   user_index int64 [batch]   row in users.json; out of range = unknown user
+ *            item_index int64 [batch]   row in items.json
+ *   output   scores     float32 [batch]
+ *
+ * Side features are constants of the graph (initializers gathered by index), so serving feeds ids only.
+ */
+export interface RankerExport {
+  kind: 'ranker';
+  nUsers: number;
+  nItems: number;
+  /**
+   * Adds the scoring subgraph. `userIndex` / `itemIndex` are int64 [batch], already made safe by
+   * the exporter: an unknown user arrives as `nUsers` (the model's tables carry one extra row for
+   * it, e.g. zeros or the mean user), items are in [0, nItems).
+   * Returns float32 scores of shape [batch].
+   */
+  buildGraph(graph: GraphBuilder, userIndex: Value, itemIndex: Value): Value;
+  /** The same math in JavaScript (`users[b]` = nUsers for unknown); parity tests compare the graph with it. */
+  scorePairs(users: Int32Array, items: Int32Array): Float32Array;
+}
+
+/**
+ * A user graph the model builds itself (Mult-VAE's encoder and decoder, an RL actor with its state
+ * module, ...). The exporter declares the contract inputs, makes them safe and names the output:
+ * with scoring "embedding" the subgraph returns user_embedding [batch, dim], scored against
+ * `itemVectors`; with "scores" it returns scores [batch, nItems].
+ */
+export interface UserGraphExport {
+  kind: 'user-graph';
+  scoring: 'embedding' | 'scores';
+  nUsers: number;
+  nItems: number;
+  /** embedding scoring: width of the user vector and of each item vector */
+  dim?: number;
+  /** embedding scoring: [nItems, dim] */
+  itemVectors?: Float32Array;
+  /**
+   * `user.index` is int64 [batch] in [0, nUsers] (nUsers = unknown), `history.index` int64
+   * [batch, length] in [0, nItems] (nItems = padding); `valid` says which entries were real.
+   */
+  buildGraph(graph: GraphBuilder, user: SafeIndex, history: SafeIndex): Value;
+  /**
+   * The same math in JavaScript: [users.length, dim] or [users.length, nItems]. `users[b]` outside
+   * [0, nUsers) is unknown; history entries outside [0, nItems) are padding.
+   */
+  reference(users: Int32Array, histories: readonly Int32Array[]): Float32Array;
 }
