@@ -7,24 +7,31 @@
  *   ← { type: 'cpu', id }               → { type: 'cpu', id, cpuMs }   (all threads of this process)
  *   ← { type: 'profile-start', id }     → { type: 'ok', id }
  *   ← { type: 'profile-stop', id, path } → { type: 'ok', id }         (a .cpuprofile of what ran since start)
+ *   ← { type: 'settle', id }            → { type: 'ok', id }         (background writes done: recommendation log and a WAL checkpoint)
  *   ← { type: 'close' }                 closes the server and the store, then exits
  * Profiling over the inspector rather than --cpu-prof keeps start-up, warm-up and the other phases
  * out of each phase's profile.
  */
 import { writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
+import type { SqliteStoreOptions } from '@tastemaker/core';
 import { startServer, type Logger } from '@tastemaker/server';
 
 export interface WorkerConfig {
   bundle: string;
   db: string;
   keys: { secret: string; publishable: string };
+  /** false serves with the per-user candidate cache off (the server default is on). */
+  candidateCache?: boolean;
+  /** SQLite store options instead of the server defaults (for experiments; the bench itself passes none). */
+  sqlite?: SqliteStoreOptions;
 }
 
 export type WorkerRequest =
   | { type: 'cpu'; id: number }
   | { type: 'profile-start'; id: number }
   | { type: 'profile-stop'; id: number; path: string }
+  | { type: 'settle'; id: number }
   | { type: 'close' };
 
 export type WorkerMessage =
@@ -57,9 +64,19 @@ if (raw === undefined || process.send === undefined) {
 const config = JSON.parse(raw) as WorkerConfig;
 
 try {
-  // Server defaults throughout (policies, SQLite durability, index, threads, process metrics): the
-  // bench measures what `tastemaker serve` runs, with keys configured as a deployment would have them.
-  const server = await startServer({ bundle: config.bundle, db: config.db, port: 0, host: '127.0.0.1', keys: config.keys, logger });
+  // Server defaults throughout (policies, SQLite durability and its worker thread, index, threads,
+  // candidate cache, process metrics): the bench measures what `tastemaker serve` runs, with keys
+  // configured as a deployment would have them; only the cache-off comparison turns the cache off.
+  const server = await startServer({
+    bundle: config.bundle,
+    db: config.db,
+    port: 0,
+    host: '127.0.0.1',
+    keys: config.keys,
+    logger,
+    ...(config.candidateCache === false ? { candidateCache: false as const } : {}),
+    ...(config.sqlite !== undefined ? { sqlite: config.sqlite } : {}),
+  });
   let closing: Promise<void> | undefined;
   const close = () => {
     closing ??= server.close().then(() => process.exit(0));
@@ -76,6 +93,10 @@ try {
         send({ type: 'cpu', id: message.id, cpuMs: (usage.user + usage.system) / 1000 });
         return;
       }
+      case 'settle':
+        await server.store.checkpointNow();
+        send({ type: 'ok', id: message.id });
+        return;
       case 'profile-start':
         profiler = new Session();
         profiler.connect();

@@ -47,10 +47,12 @@ export interface PhaseResult extends LatencyStats {
 }
 
 export interface CpuCost {
-  /** CPU time of the server process (all its threads) per 2xx response */
+  /** CPU time of the server process (all its threads, background writes after the phase included) per 2xx response */
   serverCpuMsPerReq: number;
   /** CPU time of this process, the load generator, per 2xx response */
   loadGenCpuMsPerReq: number;
+  /** How long after the phase the server still needed to finish its background writes (recommendation log, a checkpoint). */
+  settleMs: number;
 }
 
 export interface PacedResult extends PhaseResult {
@@ -60,12 +62,31 @@ export interface PacedResult extends PhaseResult {
   unanswered: number;
 }
 
-export type Measured<R extends PhaseResult> = R & CpuCost;
+/** Where a phase's recommendations got their candidates, from the server's /metrics (tastemaker_candidate_cache_total). */
+export interface CacheCounts {
+  hit: number;
+  miss: number;
+  bypass: number;
+  /** hit ÷ all */
+  hitRate: number;
+}
+
+export type Measured<R extends PhaseResult> = R & CpuCost & { candidateCache?: CacheCounts };
+
+/** The same recommend load on a second server process with the per-user candidate cache off. */
+export interface CacheOffResult {
+  healthz: Measured<PhaseResult>;
+  recommend: Measured<PhaseResult>;
+  recommendAtRate: Measured<PacedResult> & { targetRate: number };
+  ratios: { recommendOverHealthz: number; recommendCpuOverHealthzCpu: number };
+}
 
 export interface ServerBenchResult {
   bundle: { model: string; dataset: string; users: number; items: number; trainSeconds?: number; path?: string };
   setup: {
     serverProcess: string;
+    users: string;
+    candidateCache: string;
     connections: number;
     warmupSeconds: number;
     policy: string;
@@ -80,13 +101,22 @@ export interface ServerBenchResult {
   recommendAtRateAutocannon: Measured<PhaseResult> & { method: string; targetRate: number };
   events: Measured<PhaseResult> & { batchSize: number; eventsPerSec: number; accepted: number; duplicates: number; rejected: number; slatesReused: boolean };
   ratios: { recommendOverHealthz: number; recommendCpuOverHealthzCpu: number };
+  /** The recommend phases again with the candidate cache off (a second server process, after the phases above). */
+  candidateCacheOff: CacheOffResult;
   targets: {
     recommendOverHealthz: { atLeast: number; got: number; met: boolean };
     p99AtRate: { rate: number; atMostMs: number; gotMs: number; met: boolean };
+    /** The same two targets with the candidate cache off, for comparison. */
+    cacheOff: {
+      recommendOverHealthz: { atLeast: number; got: number; met: boolean };
+      p99AtRate: { rate: number; atMostMs: number; gotMs: number; met: boolean };
+    };
   };
 }
 
 const K = 10;
+/** Seconds of unmeasured paced load before each paced phase (see pacedPhase). */
+const PACED_WARMUP_SECONDS = 2;
 const EVENTS_PER_BATCH = 50;
 const KEYS = { secret: 'bench-secret-key', publishable: 'bench-publishable-key' };
 const AUTH = { authorization: `Bearer ${KEYS.publishable}`, 'content-type': 'application/json' };
@@ -109,6 +139,7 @@ export async function benchServer(options: ServerBenchOptions = {}): Promise<Ser
   const temp = await mkdtemp(join(tmpdir(), 'tastemaker-bench-server-'));
   if (profileDir !== undefined) await mkdir(profileDir, { recursive: true });
   let server: ServerProcess | undefined;
+  let cacheOffServer: ServerProcess | undefined;
   try {
     let bundleDir = options.bundle;
     let trainSeconds: number | undefined;
@@ -128,6 +159,8 @@ export async function benchServer(options: ServerBenchOptions = {}): Promise<Ser
 
     const rng = new Rng(42);
     const randomUser = () => users[rng.int(users.length)] as string;
+    // Every request names a user drawn uniformly from all of them (943 for ML-100K), so a cache only
+    // helps as much as it would with that many users coming back.
     const recommendBody = () => JSON.stringify({ userId: randomUser(), k: K });
 
     // Fail loudly on a broken setup rather than benchmarking 4xx answers.
@@ -139,18 +172,55 @@ export async function benchServer(options: ServerBenchOptions = {}): Promise<Ser
     await cannon({ url: `${url}/healthz`, connections, duration: 1 });
     await cannon({ url: `${url}/v1/recommend`, connections, duration: warmupSeconds, method: 'POST', headers: AUTH, body: recommendBody });
 
-    /** Adds each side's CPU per answered request, and the phase's profile when asked for. */
-    const measured = async <R extends PhaseResult>(name: string, run: () => Promise<R>): Promise<R & CpuCost> => {
-      const running = server as ServerProcess;
+    /** Adds each side's CPU per answered request, the candidate cache's answers, and the phase's profile when asked for. */
+    const measured = async <R extends PhaseResult>(
+      name: string,
+      run: () => Promise<R>,
+      on: ServerProcess = server as ServerProcess,
+    ): Promise<Measured<R>> => {
+      const running = on;
+      const cache0 = await cacheCounts(running.url);
       if (profileDir !== undefined) await running.ask({ type: 'profile-start' });
       const server0 = await running.cpuMs();
       const gen0 = process.cpuUsage();
       const result = await run();
       const gen = process.cpuUsage(gen0);
+      // The server writes its recommendation log and checkpoints on a worker thread, which may still
+      // be at it: wait for it, so the phase is charged for its own writes and the next one starts clean.
+      const settleStart = performance.now();
+      await running.ask({ type: 'settle' });
+      const settleMs = performance.now() - settleStart;
       const serverMs = (await running.cpuMs()) - server0;
       if (profileDir !== undefined) await running.ask({ type: 'profile-stop', path: join(profileDir, `server-${name}.cpuprofile`) });
+      const cache1 = await cacheCounts(running.url);
       const per = (ms: number) => (result.ok > 0 ? round(ms / result.ok, 3) : Number.NaN);
-      return { ...result, serverCpuMsPerReq: per(serverMs), loadGenCpuMsPerReq: per((gen.user + gen.system) / 1000) };
+      const hit = cache1.hit - cache0.hit;
+      const miss = cache1.miss - cache0.miss;
+      const bypass = cache1.bypass - cache0.bypass;
+      const total = hit + miss + bypass;
+      return {
+        ...result,
+        serverCpuMsPerReq: per(serverMs),
+        loadGenCpuMsPerReq: per((gen.user + gen.system) / 1000),
+        settleMs: round(settleMs, 1),
+        ...(total > 0 ? { candidateCache: { hit, miss, bypass, hitRate: round(hit / total, 4) } } : {}),
+      };
+    };
+
+    /**
+     * The paced phase after PACED_WARMUP_SECONDS of the same paced load, unmeasured, on the same
+     * keep-alive sockets: without it the first second measured the load generator's own warm-up
+     * (its node:http client code still unoptimised, new sockets for every burst), seconds of backlog
+     * that the server then worked off (p99 in seconds, every run).
+     */
+    const pacedPhase = async (name: string, on: ServerProcess, run: (agent: Agent) => Promise<PacedResult>) => {
+      const agent = new Agent({ keepAlive: true, maxSockets: 256 });
+      try {
+        await pacedLoad(`${on.url}/v1/recommend`, rate, PACED_WARMUP_SECONDS, recommendBody, () => {}, agent);
+        return await measured(name, () => run(agent), on);
+      } finally {
+        agent.destroy();
+      }
     };
 
     log(`/healthz at max rate, ${seconds} s…`);
@@ -169,7 +239,7 @@ export async function benchServer(options: ServerBenchOptions = {}): Promise<Ser
       const { userId } = JSON.parse(sent) as { userId: string };
       slates.push({ recommId: r.recommId, userId, items: r.items.map((i) => i.itemId) });
     };
-    const paced = await measured('recommend-paced', () => pacedLoad(`${url}/v1/recommend`, rate, seconds, recommendBody, keepSlate));
+    const paced = await pacedPhase('recommend-paced', server, (agent) => pacedLoad(`${url}/v1/recommend`, rate, seconds, recommendBody, keepSlate, agent));
 
     log(`/v1/recommend with autocannon overallRate ${rate}, ${seconds} s…`);
     const burst = await measured('recommend-overall-rate', () =>
@@ -195,10 +265,29 @@ export async function benchServer(options: ServerBenchOptions = {}): Promise<Ser
         },
       }),
     );
+    await server.close();
+    server = undefined;
+
+    // The recommend phases again on a fresh server with the candidate cache off: what every request
+    // costs when it runs the history query, the user graph and the item search.
+    cacheOffServer = await ServerProcess.start({ bundle: bundleDir, db: join(temp, 'bench-cache-off.db'), keys: KEYS, candidateCache: false });
+    const offUrl = cacheOffServer.url;
+    log(`cache-off server process ${cacheOffServer.pid}: warm-up, then /healthz, /v1/recommend at max rate and paced at ${rate} req/s…`);
+    await cannon({ url: `${offUrl}/healthz`, connections, duration: 1 });
+    await cannon({ url: `${offUrl}/v1/recommend`, connections, duration: warmupSeconds, method: 'POST', headers: AUTH, body: recommendBody });
+    const offHealthz = await measured('cache-off-healthz', () => cannon({ url: `${offUrl}/healthz`, connections, duration: seconds }), cacheOffServer);
+    const offRecommend = await measured(
+      'cache-off-recommend',
+      () => cannon({ url: `${offUrl}/v1/recommend`, connections, duration: seconds, method: 'POST', headers: AUTH, body: recommendBody }),
+      cacheOffServer,
+    );
+    const offPaced = await pacedPhase('cache-off-recommend-paced', cacheOffServer, (agent) => pacedLoad(`${offUrl}/v1/recommend`, rate, seconds, recommendBody, () => {}, agent));
     const loadAfter = loadavg()[0] ?? Number.NaN;
 
     const recommendOverHealthz = round(recommend.reqPerSec / healthz.reqPerSec, 3);
-    const pacedMet = paced.p99Ms <= 10 && !paced.saturated && paced.unanswered === 0 && paced.reqPerSec >= rate * 0.95;
+    const rateHeld = (p: PacedResult) => p.p99Ms <= 10 && !p.saturated && p.unanswered === 0 && p.reqPerSec >= rate * 0.95;
+    const pacedMet = rateHeld(paced);
+    const offRatio = round(offRecommend.reqPerSec / offHealthz.reqPerSec, 3);
     return {
       bundle: {
         model: manifest.model?.kind ?? 'unknown',
@@ -208,7 +297,10 @@ export async function benchServer(options: ServerBenchOptions = {}): Promise<Ser
         ...(trainSeconds !== undefined ? { trainSeconds: round(trainSeconds, 1) } : { path: bundleDir }),
       },
       setup: {
-        serverProcess: 'forked `node --import tsx` running startServer with its defaults; load generator in the parent process, same machine',
+        serverProcess:
+          'forked `node --import tsx` running startServer with its defaults (its own process; SQLite log writes and WAL checkpoints on a worker thread of it); load generator (autocannon and the paced sender) in the parent process, same machine',
+        users: `POST /v1/recommend { userId, k: ${K} } with userId uniform over all ${users.length} users of the bundle`,
+        candidateCache: 'on (server default, 10,000 users); per-phase hit/miss from /metrics; candidateCacheOff repeats the recommend phases on a second server with it off',
         connections,
         warmupSeconds,
         policy: sample.policy ?? 'unknown',
@@ -233,14 +325,25 @@ export async function benchServer(options: ServerBenchOptions = {}): Promise<Ser
         ...totals,
         slatesReused: batches.reused(),
       },
+      candidateCacheOff: {
+        healthz: offHealthz,
+        recommend: offRecommend,
+        recommendAtRate: { targetRate: rate, ...offPaced },
+        ratios: { recommendOverHealthz: offRatio, recommendCpuOverHealthzCpu: round(offRecommend.serverCpuMsPerReq / offHealthz.serverCpuMsPerReq, 2) },
+      },
       ratios: { recommendOverHealthz, recommendCpuOverHealthzCpu: round(recommend.serverCpuMsPerReq / healthz.serverCpuMsPerReq, 2) },
       targets: {
         recommendOverHealthz: { atLeast: 0.25, got: recommendOverHealthz, met: recommendOverHealthz >= 0.25 },
         p99AtRate: { rate, atMostMs: 10, gotMs: paced.p99Ms, met: pacedMet },
+        cacheOff: {
+          recommendOverHealthz: { atLeast: 0.25, got: offRatio, met: offRatio >= 0.25 },
+          p99AtRate: { rate, atMostMs: 10, gotMs: offPaced.p99Ms, met: rateHeld(offPaced) },
+        },
       },
     };
   } finally {
     await server?.close();
+    await cacheOffServer?.close();
     await rm(temp, { recursive: true, force: true });
   }
 }
@@ -259,7 +362,14 @@ async function trainBundle(dir: string): Promise<number> {
   return seconds;
 }
 
-type Ask = { type: 'cpu' } | { type: 'profile-start' } | { type: 'profile-stop'; path: string };
+/** The candidate cache counters on the server's /metrics (secret key). */
+async function cacheCounts(url: string): Promise<{ hit: number; miss: number; bypass: number }> {
+  const text = await (await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${KEYS.secret}` } })).text();
+  const count = (result: string) => Number(new RegExp(`^tastemaker_candidate_cache_total\\{result="${result}"\\} (\\d+)$`, 'm').exec(text)?.[1] ?? 0);
+  return { hit: count('hit'), miss: count('miss'), bypass: count('bypass') };
+}
+
+type Ask = { type: 'cpu' } | { type: 'settle' } | { type: 'profile-start' } | { type: 'profile-stop'; path: string };
 
 /** The forked server and its IPC requests, answered by id. */
 class ServerProcess {
@@ -402,8 +512,16 @@ async function cannon(options: CannonOptions): Promise<PhaseResult> {
  * queue (coordinated omission). autocannon's overallRate instead lets every connection send its
  * per-second quota back to back and then idle: max-rate load in bursts, not a rate.
  */
-async function pacedLoad(url: string, rate: number, seconds: number, body: () => string, onBody: (response: string, sent: string) => void): Promise<PacedResult> {
-  const agent = new Agent({ keepAlive: true, maxSockets: 256 });
+async function pacedLoad(
+  url: string,
+  rate: number,
+  seconds: number,
+  body: () => string,
+  onBody: (response: string, sent: string) => void,
+  /** Keep-alive sockets to use (and leave open); a fresh agent, closed at the end, when absent. */
+  shared?: Agent,
+): Promise<PacedResult> {
+  const agent = shared ?? new Agent({ keepAlive: true, maxSockets: 256 });
   const target = new URL(url);
   const latencies: number[] = [];
   const counts = { ok: 0, non2xx: 0, errors: 0 };
@@ -462,7 +580,7 @@ async function pacedLoad(url: string, rate: number, seconds: number, body: () =>
   const unanswered = inFlight.size;
   for (const req of inFlight) req.destroy();
   inFlight.clear();
-  agent.destroy();
+  if (shared === undefined) agent.destroy();
   const elapsed = (Math.max(lastDone, t0 + (sent / rate) * 1000) - t0) / 1000;
   return { seconds: round(elapsed, 2), reqPerSec: Math.round(counts.ok / elapsed), ...counts, saturated, unanswered, ...latencyStats(latencies) };
 }

@@ -6,6 +6,7 @@ import { isTastemakerError } from '@tastemaker/core/edge';
 import { ApiError, errorBody, STATUS_BY_CORE_CODE, type ApiErrorCode } from './api-error.js';
 import { createContext, type AppDeps, type ServerContext } from './context.js';
 import { corsMiddleware } from './cors.js';
+import { requestHeader } from './request-header.js';
 import { docsRoutes } from './routes/docs/index.js';
 import { eventsRoutes } from './routes/events/index.js';
 import { healthRoutes } from './routes/health/index.js';
@@ -52,7 +53,7 @@ export function createApp(deps: AppDeps) {
   // route that takes none leaves its body unread, as hono's bodyLimit would not (it reads every body
   // without a length, and its stream wrapping cost every POST more than its JSON parse).
   app.use('*', async (c, next) => {
-    const declared = c.req.header('content-length');
+    const declared = requestHeader(c, 'content-length');
     if (declared !== undefined && Number.parseInt(declared, 10) > ctx.limits.bodyBytes) {
       return c.json(errorBody('PAYLOAD_TOO_LARGE', `Request body over ${ctx.limits.bodyBytes} bytes`), 413);
     }

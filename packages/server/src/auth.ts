@@ -1,5 +1,6 @@
 import type { MiddlewareHandler } from 'hono';
 import { ApiError } from './api-error.js';
+import { requestHeader } from './request-header.js';
 
 export interface ApiKeys {
   /** May call every route. */
@@ -24,7 +25,7 @@ export function requireKey(keys: ApiKeys, access: Access, options: { allowQueryK
   const publishable = keys.publishable || undefined;
   return async (c, next) => {
     if (secret === undefined && publishable === undefined) return next();
-    const header = c.req.header('authorization');
+    const header = requestHeader(c, 'authorization');
     let token: string | undefined;
     let fromQuery = false;
     if (header !== undefined) {

@@ -8,6 +8,7 @@ import {
   type Store,
 } from '@tastemaker/core/edge';
 import type { ApiKeys } from './auth.js';
+import { CandidateCache, type CandidateCacheOptions } from './candidate-cache.js';
 import { createConsoleLogger, type Logger } from './logger.js';
 import { createTextMetrics, type Metrics } from './metrics.js';
 import { ModelSlot } from './model-slot.js';
@@ -70,6 +71,12 @@ export interface AppDeps {
   metrics?: Metrics;
   /** Id generator for recommendations. Default uuidV7: time-ordered, so the recommendation log appends. */
   newId?: () => string;
+  /**
+   * Per-user candidate cache (see CandidateCache): a user asking again before their history, the
+   * catalogue or the model changed reuses the model's candidates; the policy still runs per request.
+   * Default { maxUsers: 10000 }; false computes candidates on every request.
+   */
+  candidateCache?: CandidateCacheOptions | false;
 }
 
 export interface ServerContext {
@@ -86,6 +93,8 @@ export interface ServerContext {
   readonly cors: CorsOptions | false;
   readonly metrics: Metrics;
   readonly newId: () => string;
+  /** undefined when the cache is off. */
+  readonly candidates: CandidateCache | undefined;
   readonly limits: { bodyBytes: number; eventsPerRequest: number; maxK: number; candidatePool: number; historyLength: number };
   /** Settles when stored policy state is loaded; routes that touch policies wait on it. */
   readonly ready: Promise<void>;
@@ -151,6 +160,7 @@ export function createContext(deps: AppDeps): ServerContext {
     cors: deps.cors ?? { origin: '*' },
     metrics: deps.metrics ?? createTextMetrics(),
     newId: deps.newId ?? (() => uuidV7()),
+    candidates: deps.candidateCache === false ? undefined : new CandidateCache(deps.candidateCache ?? {}),
     limits: {
       bodyBytes: positive('bodyLimit', deps.bodyLimit, 1024 * 1024),
       eventsPerRequest: positive('maxEventsPerRequest', deps.maxEventsPerRequest, 1000),

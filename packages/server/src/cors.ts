@@ -1,5 +1,6 @@
 import type { MiddlewareHandler } from 'hono';
 import type { CorsOptions } from './context.js';
+import { requestHeader } from './request-header.js';
 
 export interface CorsMiddlewareOptions extends CorsOptions {
   allowMethods: readonly string[];
@@ -28,7 +29,7 @@ export function corsMiddleware(options: CorsMiddlewareOptions): MiddlewareHandle
     Vary: wildcard ? 'Access-Control-Request-Headers' : 'Origin, Access-Control-Request-Headers',
   };
   return async (c, next) => {
-    const allow = allowed(c.req.header('origin') ?? '');
+    const allow = allowed(requestHeader(c, 'origin') ?? '');
     if (c.req.method === 'OPTIONS') {
       return c.body(null, 204, allow === null ? preflight : { ...preflight, 'Access-Control-Allow-Origin': allow });
     }

@@ -9,6 +9,7 @@ export { requireKey, keysConfigured, type ApiKeys, type Access } from './auth.js
 export { createTextMetrics, LATENCY_BUCKETS, type Metrics, type TextMetricsOptions } from './metrics.js';
 export { createConsoleLogger, silentLogger, type Logger, type LogFields } from './logger.js';
 export { ModelSlot } from './model-slot.js';
+export { CandidateCache, type CandidateCacheOptions, type CandidateEntry, type CandidateTicket } from './candidate-cache.js';
 export { fromRecommender, type RecommendationSource, type SourceRequest, type SourceItem, type BundleView } from './recommendation-source.js';
 export { openApiDocument } from './openapi.js';
 export type { RecommendResponse } from './routes/recommend/index.js';

@@ -11,6 +11,8 @@ export interface Metrics {
   /** Feedback credited to a policy: `trials` new impressions counted, `clicks` first clicks on them. */
   countFeedback(policy: string, trials: number, clicks: number): void;
   countLearnFailure(): void;
+  /** A recommend request's candidates: from the per-user cache (hit), computed and cached (miss), or computed because the request cannot use the cache (bypass). */
+  countCandidates?(result: 'hit' | 'miss' | 'bypass'): void;
   readonly contentType: string;
   render(): Promise<string>;
 }
@@ -63,6 +65,7 @@ export function createTextMetrics(options: TextMetricsOptions = {}): Metrics {
   const trials = new LabelledCounter();
   const clicks = new LabelledCounter();
   let learnFailures = 0;
+  const candidates = { hit: 0, miss: 0, bypass: 0 };
 
   return {
     contentType: 'text/plain; version=0.0.4; charset=utf-8',
@@ -75,6 +78,9 @@ export function createTextMetrics(options: TextMetricsOptions = {}): Metrics {
     },
     countLearnFailure: () => {
       learnFailures++;
+    },
+    countCandidates: (result) => {
+      candidates[result]++;
     },
     async render() {
       const lines: string[] = [];
@@ -98,6 +104,8 @@ export function createTextMetrics(options: TextMetricsOptions = {}): Metrics {
       }
       family(`${p}_learn_failures_total`, 'counter', 'Event batches stored but not learned from because an update failed.');
       lines.push(`${p}_learn_failures_total ${learnFailures}`);
+      family(`${p}_candidate_cache_total`, 'counter', 'Recommend requests by where their candidates came from: the per-user cache (hit), the model with the answer cached (miss), or the model for a request the cache cannot serve (bypass).');
+      for (const [result, n] of Object.entries(candidates)) lines.push(`${p}_candidate_cache_total{result="${result}"} ${n}`);
       const extra = options.extraText === undefined ? '' : await options.extraText();
       return `${lines.join('\n')}\n${extra}`;
     },
@@ -109,8 +117,11 @@ function counter(lines: string[], family: (n: string, t: string, h: string) => v
   for (const { labels, value } of c.values.values()) lines.push(`${name}${fmt(labels)} ${value}`);
 }
 
+/** Each family always sets the same label names in the same order, so the values alone identify a series (cheaper than JSON on every request). */
 function labelKey(labels: Labels): string {
-  return JSON.stringify(Object.entries(labels));
+  let key = '';
+  for (const name in labels) key += `${labels[name] as string}\u0000`;
+  return key;
 }
 
 /** Label values escaped as the exposition format requires (backslash, quote, newline). */

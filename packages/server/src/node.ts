@@ -25,6 +25,7 @@ import {
 } from '@tastemaker/core';
 import { appLifecycle, createApp, type AppType } from './app.js';
 import { keysConfigured, type ApiKeys } from './auth.js';
+import type { CandidateCacheOptions } from './candidate-cache.js';
 import type { CorsOptions, ModelCatalog, ModelDescriptor } from './context.js';
 import { createConsoleLogger, type Logger } from './logger.js';
 import { createTextMetrics } from './metrics.js';
@@ -78,6 +79,8 @@ export interface NodeAppOptions {
   logger?: Logger;
   /** Add prom-client's process metrics (CPU, memory, event loop lag) to /metrics. Default true. */
   processMetrics?: boolean;
+  /** Per-user candidate cache (createApp's candidateCache). Default { maxUsers: 10000 }; false turns it off. */
+  candidateCache?: CandidateCacheOptions | false;
 }
 
 export interface NodeApp {
@@ -121,6 +124,7 @@ export async function createNodeApp(options: NodeAppOptions): Promise<NodeApp> {
       ...(options.bodyLimit !== undefined ? { bodyLimit: options.bodyLimit } : {}),
       logger,
       metrics,
+      ...(options.candidateCache !== undefined ? { candidateCache: options.candidateCache } : {}),
     });
     const lifecycle = appLifecycle(app);
     // A store that cannot load state still serves /healthz and says why on /readyz.

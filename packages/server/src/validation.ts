@@ -2,6 +2,7 @@ import type { Context, Env, MiddlewareHandler } from 'hono';
 import { validator } from 'hono/validator';
 import type { z } from 'zod';
 import { ApiError } from './api-error.js';
+import { requestHeader } from './request-header.js';
 
 const JSON_TYPE = /^application\/([\w.-]+\+)?json$/i;
 
@@ -19,6 +20,8 @@ export function parseOrThrow<S extends z.ZodType>(schema: S, value: unknown): z.
 }
 
 function checkContentType(contentType: string | undefined, allowText: boolean): void {
+  // What every client sends, checked before the general parse that runs on each request otherwise.
+  if (contentType === 'application/json') return;
   const media = (contentType ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
   if (JSON_TYPE.test(media)) return;
   // sendBeacon cannot set application/json without a CORS preflight, so the events route also takes
@@ -53,7 +56,7 @@ export function jsonBody<S extends z.ZodType, E extends Env = Env, P extends str
   options: JsonBodyOptions,
 ): MiddlewareHandler<E, P, JsonIO<S>> {
   const middleware: MiddlewareHandler = async (c, next) => {
-    checkContentType(c.req.header('content-type'), options.allowText ?? false);
+    checkContentType(requestHeader(c, 'content-type'), options.allowText ?? false);
     const text = await readBodyText(c, options.maxBytes);
     let body: unknown;
     try {
@@ -93,7 +96,7 @@ const tooLarge = (maxBytes: number) => new ApiError(413, 'PAYLOAD_TOO_LARGE', `R
  * parsing a small JSON body. Elsewhere (edge runtimes, app.request in tests) the Request's stream.
  */
 export async function readBodyText(c: Context, maxBytes: number): Promise<string> {
-  const declared = c.req.header('content-length');
+  const declared = requestHeader(c, 'content-length');
   if (declared !== undefined && Number.parseInt(declared, 10) > maxBytes) throw tooLarge(maxBytes);
   const incoming = untouchedNodeIncoming(c.env);
   const chunks = incoming !== undefined ? await readNode(incoming, maxBytes) : await readWeb(c.req.raw.body, maxBytes);

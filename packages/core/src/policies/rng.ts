@@ -59,6 +59,10 @@ export function sampleGamma(rng: Rng, shape: number): number {
 export function sampleBeta(rng: Rng, alpha: number, beta: number): number {
   // Beta(1, 1), every item without feedback under the default prior, is the uniform distribution.
   if (alpha === 1 && beta === 1) return rng.next();
+  // One side at 1 has a closed-form inverse CDF (Beta(a, 1) is U^(1/a)): one uniform instead of two
+  // Gamma draws. Under Thompson sampling this is every item shown without a click yet (β grows, α = 1).
+  if (beta === 1) return Math.pow(1 - rng.next(), 1 / alpha);
+  if (alpha === 1) return 1 - Math.pow(1 - rng.next(), 1 / beta);
   const x = sampleGamma(rng, alpha);
   const y = sampleGamma(rng, beta);
   return x / (x + y);

@@ -53,7 +53,10 @@ export interface Policy {
   readonly kind: PolicyKind;
   /** Whether select and update read features; callers skip computing them otherwise. */
   readonly usesFeatures: boolean;
-  /** Up to k candidates, best first. Candidates with duplicate ids count once. */
+  /**
+   * Up to k candidates, best first. Candidates with duplicate ids count once. Returns new objects
+   * with exactly RankedItem's fields: the server logs and answers them as they are.
+   */
   select(candidates: readonly PolicyCandidate[], k: number, context?: SelectContext): RankedItem[];
   /** Learns from one piece of feedback; returns the state keys it changed. */
   update(feedback: Feedback): string[];

@@ -1,9 +1,10 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
-import { SqliteStore } from './sqlite-store.js';
+import { RECOMMENDATION_FLUSH_COUNT, SqliteStore } from './sqlite-store.js';
 import { SCHEMA_VERSION } from './sqlite-migrations.js';
 import { event, recommendation, storeContract } from './store-contract.js';
 
@@ -73,6 +74,94 @@ describe('SqliteStore', () => {
     await store.close();
   });
 
+  it('writes the recommendation log on its worker thread within the flush window', async () => {
+    const path = freshPath();
+    const store = new SqliteStore(path, { recommendationFlushMs: 5 });
+    expect(store.backgroundThread).toBe(true);
+    // 20 items: more than one multi-row insert.
+    const items = Array.from({ length: 20 }, (_, p) => ({ itemId: `i${p}`, position: p, score: 20 - p, propensity: 0.5 }));
+    await store.logRecommendation(recommendation({ recommId: 'bg1', userFeatures: new Float32Array([0.25, -3]), items }));
+    // Seen from another connection without any read through the store: the worker wrote it.
+    const reader = new Database(path, { readonly: true });
+    const slate = () => reader.prepare('SELECT COUNT(*) AS n FROM impressions WHERE recomm_id = ?').get('bg1') as { n: number };
+    const deadline = Date.now() + 5000;
+    while (slate().n === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    expect(slate().n).toBe(20);
+    expect(reader.prepare('SELECT item_id, position FROM impressions WHERE recomm_id = ? AND position = 17').get('bg1')).toEqual({ item_id: 'i17', position: 17 });
+    const row = reader.prepare('SELECT user_features FROM recommendations WHERE recomm_id = ?').get('bg1') as { user_features: Buffer };
+    expect(Array.from(new Float32Array(new Uint8Array(row.user_features).buffer))).toEqual([0.25, -3]);
+    reader.close();
+    await store.close();
+  });
+
+  it('attributes a click on a recommendation the worker has not written yet, and the late write keeps it', async () => {
+    const path = freshPath();
+    const store = new SqliteStore(path, { recommendationFlushMs: 10_000 });
+    // A full batch goes to the worker at once; the click comes before the worker can have answered.
+    const items = Array.from({ length: 20 }, (_, p) => ({ itemId: p === 0 ? 'a' : `i${p}`, position: p, score: 20 - p, propensity: 0.8 }));
+    for (let i = 0; i < RECOMMENDATION_FLUSH_COUNT; i++) await store.logRecommendation(recommendation({ recommId: `f${i}`, items }));
+    const last = `f${RECOMMENDATION_FLUSH_COUNT - 1}`;
+    const [delta] = await store.attributeFeedback([{ recommId: last, itemId: 'a', reward: 1 }]);
+    expect(delta).toMatchObject({ trial: 1, reward: 1 });
+    // The worker's own insert of the same rows lands afterwards (or already did) and must change nothing.
+    await store.checkpointNow();
+    await store.close();
+    const reopened = new SqliteStore(path);
+    expect(await reopened.getImpression(last, 'a')).toMatchObject({ trial: true, reward: 1, propensity: 0.8 });
+    expect((await reopened.getRecommendation('f0'))?.items.map((i) => i.itemId)).toEqual(items.map((i) => i.itemId));
+    await reopened.close();
+  });
+
+  it('checkpoints on the worker, not on commits, and keeps every write', async () => {
+    const path = freshPath();
+    const store = new SqliteStore(path, { checkpointIntervalMs: 60_000 });
+    const raw = (store as unknown as { db: Database.Database }).db;
+    expect(raw.pragma('wal_autocheckpoint', { simple: true })).toBe(0);
+    for (let i = 0; i < 200; i++) await store.appendEvents([event({ eventId: `k${i}`, context: { pad: 'x'.repeat(500) } })]);
+    const result = await store.checkpointNow();
+    expect(result?.busy).toBe(0);
+    expect(result?.log).toBeGreaterThan(0);
+    expect(result?.checkpointed).toBe(result?.log);
+    await store.close();
+    const reopened = new SqliteStore(path, { backgroundThread: false });
+    expect(reopened.backgroundThread).toBe(false);
+    expect(await reopened.countEvents()).toBe(200);
+    await reopened.close();
+  });
+
+  it('takes the work back when its worker dies: the log is written here, SQLite checkpoints again', async () => {
+    const path = freshPath();
+    const store = new SqliteStore(path, { recommendationFlushMs: 10_000 });
+    const inner = store as unknown as { db: Database.Database; worker: { worker: { terminate(): Promise<number> } } };
+    for (let i = 0; i < RECOMMENDATION_FLUSH_COUNT; i++) await store.logRecommendation(recommendation({ recommId: `d${i}` }));
+    await inner.worker.worker.terminate();
+    await new Promise((r) => setTimeout(r, 20));
+    expect(store.backgroundThread).toBe(false);
+    expect(inner.db.pragma('wal_autocheckpoint', { simple: true })).toBe(1000);
+    await store.logRecommendation(recommendation({ recommId: 'after' }));
+    await store.close();
+    const reopened = new SqliteStore(path);
+    expect(await reopened.getRecommendation('d0')).toBeDefined();
+    expect(await reopened.getRecommendation('after')).toBeDefined();
+    await reopened.close();
+  });
+
+  it('keeps a process alive through an awaited close until the worker has written the log', () => {
+    const path = freshPath();
+    const module = new URL('./sqlite-store.ts', import.meta.url).href;
+    const script = `
+      const { SqliteStore } = await import(${JSON.stringify(module)});
+      const store = new SqliteStore(${JSON.stringify(path)}, { recommendationFlushMs: 10000 });
+      await store.logRecommendation({ recommId: 'last', model: 'm', policy: 'p', createdAt: 1, items: [{ itemId: 'a', position: 0, score: 1, propensity: 1 }] });
+      await store.close();
+      console.log('closed');`;
+    const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 20_000 });
+    expect(out.trim()).toBe('closed');
+    const raw = new Database(path, { readonly: true });
+    expect(raw.prepare('SELECT COUNT(*) AS n FROM impressions WHERE recomm_id = ?').get('last')).toEqual({ n: 1 });
+    raw.close();
+  });
+
   it('refuses a database from a newer schema and a bad synchronous option', () => {
     const path = freshPath();
     const raw = new Database(path);
@@ -80,5 +169,6 @@ describe('SqliteStore', () => {
     raw.close();
     expect(() => new SqliteStore(path)).toThrow(/newer than this Tastemaker supports/);
     expect(() => new SqliteStore(':memory:', { synchronous: 'OFF' as 'FULL' })).toThrow(/Valid values: "FULL", "NORMAL"/);
+    expect(() => new SqliteStore(':memory:', { recommendationFlushMs: -1 })).toThrow(/recommendationFlushMs/);
   });
 });

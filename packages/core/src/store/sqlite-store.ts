@@ -1,6 +1,7 @@
 // Node only (better-sqlite3 is a native addon): exported from core's node entry, never the edge one.
 import Database from 'better-sqlite3';
 import { TastemakerError } from '../errors/index.js';
+import { SqliteWorker, type CheckpointResult, type RecommendationRows } from './sqlite-worker.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './sqlite-migrations.js';
 import {
   EVENT_TYPES,
@@ -48,7 +49,43 @@ export interface SqliteStoreOptions {
   recommendationSynchronous?: SqliteSynchronous;
   /** ms to wait on a lock held by another connection before failing. Default 5000. */
   busyTimeoutMs?: number;
+  /**
+   * How long a logged recommendation may wait in memory before it is written, in ms. Recommendations
+   * logged within this window (or until RECOMMENDATION_FLUSH_COUNT wait) are written together, in one
+   * transaction with one multi-row insert per slate, and with `backgroundThread` on the worker's
+   * connection: the log insert was the largest cost of serving a cached recommendation. Whatever
+   * reads or changes logged recommendations (attribution, getRecommendation, getImpression,
+   * deleteUser) and close() first write every one not yet known to be written, so a click arriving
+   * before the flush still finds its impression. What a process crash can lose grows from nothing to
+   * this window of the log (never events, feedback or policy state, which commit before they are
+   * acknowledged); a lost entry costs the attribution of that one slate. Default 20; 0 writes each
+   * recommendation as it is logged, on this connection.
+   */
+  recommendationFlushMs?: number;
+  /**
+   * Run a worker thread with its own connection to the file that writes the recommendation log and
+   * runs WAL checkpoints (PASSIVE, every checkpointIntervalMs), so neither blocks this connection's
+   * event loop. Default true for files; ':memory:' databases have no second connection and ignore it.
+   * false: the log is written here and SQLite checkpoints inside the commit that crosses 1000 WAL pages.
+   */
+  backgroundThread?: boolean;
+  /** ms between background checkpoints. Default 500. */
+  checkpointIntervalMs?: number;
 }
+
+/** Waiting recommendations that trigger a write without waiting for the timer. */
+export const RECOMMENDATION_FLUSH_COUNT = 64;
+
+/** Impressions per multi-row insert statement: slates up to this size are one statement run. */
+const IMPRESSION_ROWS_PER_INSERT = 16;
+
+const INSERT_RECOMMENDATION_SQL = `INSERT OR IGNORE INTO recommendations (recomm_id, user_id, model, policy, created_at, context, user_features)
+  VALUES (?, ?, ?, ?, ?, ?, ?)`;
+const insertImpressionsSql = (rows: number) =>
+  `INSERT OR IGNORE INTO impressions (recomm_id, item_id, position, score, propensity, trial, reward) VALUES ${Array.from(
+    { length: rows },
+    () => '(?, ?, ?, ?, ?, 0, NULL)',
+  ).join(', ')}`;
 
 const EVENT_TYPE_SET: ReadonlySet<string> = new Set(EVENT_TYPES);
 
@@ -69,11 +106,22 @@ export class SqliteStore implements Store {
   /** Settles when the last queued writeBatch has finished; batches run one at a time. */
   private batchTail: Promise<void> = Promise.resolve();
   private hiddenCache: Set<string> | undefined;
+  private readonly flushMs: number;
+  /** Logged, not yet handed to a writer. */
+  private pending: RecommendationRows[] = [];
+  /** Handed to the worker, not yet known to be written, by batch number. */
+  private readonly sent = new Map<number, RecommendationRows[]>();
+  private nextBatch = 0;
+  /** The worker could not write a batch: the next flush writes everything unconfirmed on this connection. */
+  private writeHere = false;
+  private flushTimer: ReturnType<typeof setTimeout> | undefined;
+  private worker: SqliteWorker | undefined;
+  private readonly impressionInserts = new Map<number, Statement>();
   private readonly historyStatements = new Map<string, Statement>();
   private readonly s: ReturnType<typeof prepareStatements>;
   private readonly tx: {
     appendEvents: (events: readonly EventRecord[]) => AppendStatus[];
-    logRecommendation: (record: RecommendationRecord) => void;
+    writeRecommendations: (rows: readonly RecommendationRows[]) => void;
     attribute: (inputs: readonly FeedbackInput[]) => (FeedbackDelta | undefined)[];
     putItems: (items: readonly ItemInput[], now: number) => ItemRecord[];
     patchItem: (itemId: string, patch: ItemPatch, now: number) => ItemRecord | undefined;
@@ -86,10 +134,15 @@ export class SqliteStore implements Store {
     this.path = path;
     this.sync = checkSync(options.synchronous ?? 'FULL', 'synchronous');
     this.recommendationSync = checkSync(options.recommendationSynchronous ?? 'NORMAL', 'recommendationSynchronous');
+    this.flushMs = checkMs(options.recommendationFlushMs ?? 20, 'recommendationFlushMs');
+    const checkpointMs = checkMs(options.checkpointIntervalMs ?? 500, 'checkpointIntervalMs');
     this.db = new Database(path, { timeout: options.busyTimeoutMs ?? 5000 });
     try {
       this.db.pragma('journal_mode = WAL');
       this.db.pragma('foreign_keys = ON');
+      // After a checkpoint lets the WAL start over, cut the file back to this size so a burst does not
+      // keep its disk space forever.
+      this.db.pragma(`journal_size_limit = ${64 * 1024 * 1024}`);
       this.setSync(this.sync);
       migrate(this.db);
     } catch (error) {
@@ -98,6 +151,61 @@ export class SqliteStore implements Store {
     }
     this.s = prepareStatements(this.db);
     this.tx = this.transactions();
+    if ((options.backgroundThread ?? true) && !this.db.memory && checkpointMs > 0) this.startWorker(checkpointMs, options.busyTimeoutMs ?? 5000);
+  }
+
+  private startWorker(checkpointIntervalMs: number, busyTimeoutMs: number): void {
+    this.db.pragma('wal_autocheckpoint = 0');
+    try {
+      this.worker = SqliteWorker.start({
+        path: this.db.name,
+        checkpointIntervalMs,
+        synchronous: this.recommendationSync,
+        busyTimeoutMs,
+        insertRecommendationSql: INSERT_RECOMMENDATION_SQL,
+        insertImpressionsSql,
+        impressionsPerInsert: IMPRESSION_ROWS_PER_INSERT,
+        onWritten: (batch) => this.sent.delete(batch),
+        // Not lost: still in `sent`; the next timer writes it here (as would a read of the log, flush or close).
+        onWriteFailed: () => {
+          this.writeHere = true;
+          this.scheduleFlush();
+        },
+        onFailure: () => {
+          // Without the worker nothing would ever checkpoint and the WAL would grow without bound;
+          // what it had not written yet is written here.
+          this.worker = undefined;
+          if (this.db.open) this.db.pragma('wal_autocheckpoint = 1000');
+          this.scheduleFlush();
+        },
+      });
+    } catch {
+      // No worker threads here (a restricted runtime, say): everything runs on this connection.
+      this.db.pragma('wal_autocheckpoint = 1000');
+    }
+  }
+
+  /** Whether the worker thread is writing the log and checkpointing (false once it failed, or when off). */
+  get backgroundThread(): boolean {
+    return this.worker?.alive ?? false;
+  }
+
+  /**
+   * Hands the waiting recommendations to the worker and runs one checkpoint there after them:
+   * resolves once everything logged so far is written and checkpointed, with SQLite's answer.
+   * Without the worker it writes the log here and answers undefined. For tests and operations
+   * (e.g. before copying the file, or to let a benchmark phase finish its background writes).
+   */
+  async checkpointNow(): Promise<CheckpointResult | undefined> {
+    this.open();
+    this.handOver();
+    const worker = this.worker;
+    if (worker === undefined || !worker.alive) {
+      this.writeLog();
+      return undefined;
+    }
+    // The worker answers in order, so its acknowledgements of the batches come before this answer.
+    return worker.checkpointNow();
   }
 
   async writeBatch<T>(fn: () => Promise<T>): Promise<T> {
@@ -169,12 +277,83 @@ export class SqliteStore implements Store {
   }
 
   async logRecommendation(record: RecommendationRecord): Promise<void> {
+    this.open();
+    this.pending.push(rowsOf(record));
+    if (this.flushMs === 0) {
+      try {
+        this.writeLog();
+      } catch (error) {
+        // This call reports the failure, so its own record is not kept for a retry.
+        this.pending.pop();
+        throw error;
+      }
+    } else if (this.pending.length >= RECOMMENDATION_FLUSH_COUNT) {
+      this.handOver();
+    } else {
+      this.scheduleFlush();
+    }
+  }
+
+  /** Writes every logged recommendation now, on this connection. Reads of the log and close() do it themselves. */
+  async flush(): Promise<void> {
+    this.open();
+    this.writeLog();
+  }
+
+  private scheduleFlush(): void {
+    this.flushTimer ??= setTimeout(() => this.flushOnTimer(), Math.max(this.flushMs, 1));
+  }
+
+  private flushOnTimer(): void {
+    this.flushTimer = undefined;
+    if (!this.db.open) return;
+    try {
+      this.handOver();
+    } catch {
+      // Kept for the next attempt (the next read of the log, log call or timer), whose caller gets
+      // the error if it persists: a timer has nobody to report to.
+      this.flushTimer ??= setTimeout(() => this.flushOnTimer(), Math.max(this.flushMs, 100));
+    }
+  }
+
+  /** Gives the waiting recommendations to the worker, or writes them here (and any the worker handed back) without one. */
+  private handOver(): void {
+    if (this.flushTimer !== undefined) {
+      clearTimeout(this.flushTimer);
+      this.flushTimer = undefined;
+    }
+    const worker = this.worker;
+    if (worker === undefined || !worker.alive || this.writeHere) return this.writeLog();
+    if (this.pending.length === 0) return;
+    const batch = this.nextBatch++;
+    this.sent.set(batch, this.pending);
+    worker.write(batch, this.pending);
+    this.pending = [];
+  }
+
+  /**
+   * Writes here, now, every recommendation not known to be written: the waiting ones and those the
+   * worker has not confirmed. Both sides insert OR IGNORE, so when the worker's copy lands second it
+   * changes nothing (in particular not the attribution made meanwhile).
+   */
+  private writeLog(): void {
+    if (this.pending.length === 0 && this.sent.size === 0) return;
+    if (this.flushTimer !== undefined) {
+      clearTimeout(this.flushTimer);
+      this.flushTimer = undefined;
+    }
+    const rows = this.sent.size === 0 ? this.pending : [...[...this.sent.values()].flat(), ...this.pending];
     this.open(this.recommendationSync);
-    this.tx.logRecommendation(record);
+    this.tx.writeRecommendations(rows);
+    // Only once written: a failed write keeps them for the next attempt.
+    this.pending = [];
+    this.sent.clear();
+    this.writeHere = false;
   }
 
   async getRecommendation(recommId: string): Promise<RecommendationRecord | undefined> {
     this.open();
+    this.writeLog();
     const row = this.s.getRecommendation.get(recommId) as Row | undefined;
     if (row === undefined) return undefined;
     const items = (this.s.getSlate.all(recommId) as Row[]).map(slateItemFromRow);
@@ -192,11 +371,14 @@ export class SqliteStore implements Store {
 
   async getImpression(recommId: string, itemId: string): Promise<ImpressionRecord | undefined> {
     this.open();
+    this.writeLog();
     const row = this.s.getImpression.get(recommId, itemId) as Row | undefined;
     return row === undefined ? undefined : impressionFromRow(row);
   }
 
   async attributeFeedback(inputs: readonly FeedbackInput[]): Promise<(FeedbackDelta | undefined)[]> {
+    this.open();
+    this.writeLog();
     this.open(this.sync);
     return this.tx.attribute(inputs);
   }
@@ -274,6 +456,8 @@ export class SqliteStore implements Store {
   }
 
   async deleteUser(userId: string): Promise<UserDeletion> {
+    this.open();
+    this.writeLog();
     this.open(this.sync);
     return this.tx.deleteUser(userId);
   }
@@ -321,7 +505,28 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
-    if (this.db.open) this.db.close();
+    if (!this.db.open) return;
+    try {
+      if (this.flushTimer !== undefined) clearTimeout(this.flushTimer);
+      this.flushTimer = undefined;
+      const worker = this.worker;
+      this.worker = undefined;
+      if (worker?.alive) {
+        // The worker writes what it was given, then closes its connection, so this one is the last:
+        // SQLite checkpoints and removes the WAL when it closes.
+        if (this.pending.length > 0) {
+          const batch = this.nextBatch++;
+          this.sent.set(batch, this.pending);
+          worker.write(batch, this.pending);
+          this.pending = [];
+        }
+        await worker.stop();
+      }
+      // Anything the worker did not confirm (it failed, or is off) is written here.
+      this.writeLog();
+    } finally {
+      if (this.db.open) this.db.close();
+    }
   }
 
   /** Schema version of the open database, for diagnostics. */
@@ -341,6 +546,15 @@ export class SqliteStore implements Store {
     if (this.currentSync === level) return;
     this.db.pragma(`synchronous = ${level === 'FULL' ? 'FULL' : 'NORMAL'}`);
     this.currentSync = level;
+  }
+
+  private impressionInsert(rows: number): Statement {
+    let statement = this.impressionInserts.get(rows);
+    if (statement === undefined) {
+      statement = this.db.prepare(insertImpressionsSql(rows));
+      this.impressionInserts.set(rows, statement);
+    }
+    return statement;
   }
 
   private transactions(): SqliteStore['tx'] {
@@ -363,19 +577,20 @@ export class SqliteStore implements Store {
           return info.changes > 0 ? 'accepted' : 'duplicate';
         }),
       ),
-      // Runs on every served recommendation: positional parameters, which better-sqlite3 binds
-      // without building and reading a named-parameter object (about a quarter of this call's CPU).
-      logRecommendation: db.transaction((r: RecommendationRecord) => {
-        s.insertRecommendation.run(
-          r.recommId,
-          r.userId ?? null,
-          r.model,
-          r.policy,
-          r.createdAt,
-          r.context === undefined ? null : JSON.stringify(r.context),
-          r.userFeatures === undefined ? null : blobOf(r.userFeatures),
-        );
-        for (const item of r.items) s.insertImpression.run(r.recommId, item.itemId, item.position, item.score, item.propensity);
+      // Positional parameters, which better-sqlite3 binds without building and reading a
+      // named-parameter object; a slate's impressions go in one multi-row statement.
+      writeRecommendations: db.transaction((rows: readonly RecommendationRows[]) => {
+        const step = IMPRESSION_ROWS_PER_INSERT * 4;
+        for (const r of rows) {
+          s.insertRecommendation.run(r.row);
+          const values = r.impressions;
+          for (let start = 0; start < values.length; start += step) {
+            const end = Math.min(values.length, start + step);
+            const bind: (string | number)[] = [];
+            for (let i = start; i < end; i += 4) bind.push(r.row[0], values[i] as string, values[i + 1] as number, values[i + 2] as number, values[i + 3] as number);
+            this.impressionInsert((end - start) / 4).run(bind);
+          }
+        }
       }),
       attribute: db.transaction((inputs: readonly FeedbackInput[]) =>
         inputs.map((input): FeedbackDelta | undefined => {
@@ -449,14 +664,7 @@ function prepareStatements(db: Sqlite) {
     ),
     getEvent: db.prepare('SELECT * FROM events WHERE event_id = ?'),
     countEvents: db.prepare('SELECT COUNT(*) AS n FROM events'),
-    insertRecommendation: db.prepare(
-      `INSERT OR REPLACE INTO recommendations (recomm_id, user_id, model, policy, created_at, context, user_features)
-       VALUES (?, ?, ?, ?, ?, ?, ?)`,
-    ),
-    insertImpression: db.prepare(
-      `INSERT OR REPLACE INTO impressions (recomm_id, item_id, position, score, propensity, trial, reward)
-       VALUES (?, ?, ?, ?, ?, 0, NULL)`,
-    ),
+    insertRecommendation: db.prepare(INSERT_RECOMMENDATION_SQL),
     getRecommendation: db.prepare('SELECT * FROM recommendations WHERE recomm_id = ?'),
     getSlate: db.prepare('SELECT * FROM impressions WHERE recomm_id = ? ORDER BY position'),
     getImpression: db.prepare(
@@ -508,6 +716,33 @@ function migrate(db: Sqlite): void {
       db.pragma(`user_version = ${Number(m.version)}`);
     })();
   }
+}
+
+/** The record's values as its rows bind them: copies, so a caller changing the record later changes nothing stored. */
+function rowsOf(r: RecommendationRecord): RecommendationRows {
+  const impressions: (string | number)[] = [];
+  for (const item of r.items) impressions.push(item.itemId, item.position, item.score, item.propensity);
+  const features = r.userFeatures;
+  return {
+    row: [
+      r.recommId,
+      r.userId ?? null,
+      r.model,
+      r.policy,
+      r.createdAt,
+      r.context === undefined ? null : JSON.stringify(r.context),
+      // A Buffer (better-sqlite3 binds those as BLOBs), copied.
+      features === undefined ? null : Buffer.from(new Uint8Array(features.buffer, features.byteOffset, features.byteLength)),
+    ],
+    impressions,
+  };
+}
+
+function checkMs(value: number, option: string): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
+    throw new TastemakerError('INVALID_CONFIG', `Invalid ${option}: ${JSON.stringify(value)}. Valid values: a whole number of ms ≥ 0.`, { option, got: value });
+  }
+  return value;
 }
 
 function checkSync(value: string, option: string): SqliteSynchronous {

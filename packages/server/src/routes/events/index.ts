@@ -1,6 +1,6 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
-import { EVENT_TYPES, type EventRecord, type LearnOutcome } from '@tastemaker/core/edge';
+import { EVENT_TYPES, HISTORY_EVENT_TYPES, type EventRecord, type LearnOutcome } from '@tastemaker/core/edge';
 import { ApiError } from '../../api-error.js';
 import { requireKey } from '../../auth.js';
 import type { ServerContext } from '../../context.js';
@@ -43,6 +43,9 @@ export const eventsResponseSchema = z.object({
 });
 
 export type EventsResponse = z.infer<typeof eventsResponseSchema>;
+
+/** Event types that enter a user's stored history (what recommend reads), so they invalidate cached candidates. */
+const HISTORY_TYPES: ReadonlySet<string> = new Set(HISTORY_EVENT_TYPES);
 
 export function eventsRoutes(ctx: ServerContext) {
   return new Hono().post(
@@ -105,6 +108,8 @@ async function ingest(ctx: ServerContext, raw: unknown[]): Promise<EventsRespons
   const { statuses, accepted, outcomes } = await batch(async () => {
     const statuses = await store.appendEvents(known.map((k) => k.event));
     const accepted = known.filter((_, i) => statuses[i] === 'accepted').map((k) => k.event);
+    // Stored: from now on a fresh history read sees these, so cached candidates of their users are stale.
+    if (ctx.candidates !== undefined) for (const e of accepted) if (HISTORY_TYPES.has(e.type)) ctx.candidates.invalidateUser(e.userId);
     // The events are stored: from here a failure must not fail the request, or the client would retry
     // events that are already durable. It costs only their lesson to the policies, and is logged.
     let outcomes: (LearnOutcome | undefined)[] | undefined;

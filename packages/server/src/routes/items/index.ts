@@ -1,4 +1,4 @@
-import { Hono } from 'hono';
+import { Hono, type MiddlewareHandler } from 'hono';
 import { z } from 'zod';
 import type { ItemRecord } from '@tastemaker/core/edge';
 import { ApiError } from '../../api-error.js';
@@ -48,8 +48,18 @@ export type ItemResponse = z.infer<typeof itemSchema>;
 
 export function itemsRoutes(ctx: ServerContext) {
   const view = (record: ItemRecord): ItemResponse => ({ ...record, inCatalog: true, inModel: ctx.slot.source.hasItem(record.itemId) });
+  // A catalogue write may hide or reveal items, which cached candidates have already filtered: drop
+  // them all once the write is done (also when it failed part-way).
+  const catalogueWrite: MiddlewareHandler = async (c, next) => {
+    try {
+      await next();
+    } finally {
+      if (c.req.method !== 'GET') ctx.candidates?.clear();
+    }
+  };
   return new Hono()
     .use(requireKey(ctx.keys, 'secret'))
+    .use(catalogueWrite)
     .get('/', queryParams(itemListQuerySchema), async (c) => {
       const q = c.req.valid('query');
       const items = await ctx.store.listItems({ limit: q.limit, ...(q.after !== undefined ? { afterId: q.after } : {}), ...(q.hidden !== undefined ? { hidden: q.hidden } : {}) });

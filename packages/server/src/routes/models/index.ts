@@ -36,6 +36,8 @@ export function modelsRoutes(ctx: ServerContext) {
         ctx.logger.warn('model refused; the previous model keeps serving', { model: modelId, serving: ctx.slot.id, error });
         throw refusal(modelId, error);
       }
+      // Entries are tied to the model that computed them and could not be hit again; free them now.
+      ctx.candidates?.clear();
       ctx.logger.info('model activated', { model: modelId, previous });
       return c.json({ active: ctx.slot.id, previous, model: describeActive() }, 200);
     });

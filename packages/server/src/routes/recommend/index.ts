@@ -3,7 +3,9 @@ import { z } from 'zod';
 import type { ItemRecord, PolicyCandidate } from '@tastemaker/core/edge';
 import { ApiError } from '../../api-error.js';
 import { requireKey } from '../../auth.js';
+import type { CandidateCache, CandidateEntry } from '../../candidate-cache.js';
 import type { ServerContext } from '../../context.js';
+import type { RecommendationSource, SourceItem } from '../../recommendation-source.js';
 import { whenReady } from '../../readiness.js';
 import { idSchema, jsonObjectSchema } from '../../schemas.js';
 import { jsonBody, queryParams } from '../../validation.js';
@@ -86,18 +88,72 @@ async function recommend(ctx: ServerContext, input: RecommendInput): Promise<Rec
     throw new ApiError(400, 'INVALID_ARGUMENT', `policy: unknown policy ${JSON.stringify(policyName)}; configured: ${[...ctx.policies.keys()].join(', ')}`);
   }
 
-  const stored = input.userId === undefined || input.history !== undefined ? [] : await ctx.store.getUserHistory(input.userId, { limit: ctx.limits.historyLength });
-  // The store answers most recent first; models read histories oldest first.
-  const history = input.history ?? stored.reverse();
-  const hidden = await ctx.store.hiddenItemIds();
-  const exclude = [...new Set([...(input.exclude ?? []), ...hidden, ...(input.excludeSeen ? history : [])])];
-
   const exploring = policy.kind !== 'greedy';
   let pool = exploring ? Math.max(input.k, ctx.limits.candidatePool) : input.k;
   // Filters drop candidates after retrieval, so ask for more to still fill k.
   if (input.filters !== undefined) pool = Math.min(pool * 4, ctx.limits.maxK * 10);
 
   return ctx.slot.use(async (source) => {
+    const candidates = await candidatesFor(ctx, source, input, pool);
+    const { history } = candidates;
+    let items = candidates.items;
+    if (input.filters !== undefined) {
+      const catalogue = await ctx.store.getItems(items.map((i) => i.itemId));
+      const filters = input.filters;
+      items = items.filter((i) => matches(catalogue.get(i.itemId), filters));
+    }
+    let userFeatures: Float32Array | undefined;
+    if (policy.usesFeatures) {
+      const cached = candidates.entry;
+      userFeatures = cached !== undefined ? (cached.userFeatures ??= source.userFeatures?.({ userId: input.userId, history })) : source.userFeatures?.({ userId: input.userId, history });
+    }
+    // Items are candidates as they are (id and score) unless the policy reads features.
+    const policyCandidates: readonly PolicyCandidate[] = policy.usesFeatures
+      ? items.map((i) => ({ itemId: i.itemId, score: i.score, features: source.itemFeatures?.(i.itemId) }))
+      : items;
+    const chosen = policy.select(policyCandidates, input.k, { userFeatures });
+    const recommId = ctx.newId();
+    await ctx.store.logRecommendation({
+      recommId,
+      userId: input.userId,
+      model: candidates.model,
+      policy: policyName,
+      createdAt: ctx.clock.now(),
+      context: input.context,
+      userFeatures,
+      // The policy's items are fresh objects of exactly the slate's (and the response's) fields; the
+      // store copies what it keeps, so one list serves both.
+      items: chosen,
+    });
+    ctx.metrics.countRecommendation(policyName, candidates.model);
+    return { recommId, model: candidates.model, policy: policyName, items: chosen };
+  });
+}
+
+interface Candidates {
+  /** The history the model saw, oldest first. */
+  history: readonly string[];
+  items: readonly SourceItem[];
+  model: string;
+  /** The cache entry these came from or went into, when the cache applies. */
+  entry: CandidateEntry | undefined;
+}
+
+/**
+ * The model's candidates for the request: from the per-user cache when the request is a plain
+ * "recommend for this user" (no history or exclusions of its own), else computed.
+ */
+async function candidatesFor(ctx: ServerContext, source: RecommendationSource, input: RecommendInput, pool: number): Promise<Candidates> {
+  const cacheable = ctx.candidates !== undefined && input.userId !== undefined && input.history === undefined && (input.exclude === undefined || input.exclude.length === 0);
+  const ticket = cacheable ? (ctx.candidates as CandidateCache).begin(source, input.userId as string, `${pool}:${input.excludeSeen ? 1 : 0}`) : undefined;
+  ctx.metrics.countCandidates?.(ticket === undefined ? 'bypass' : ticket.entry !== undefined ? 'hit' : 'miss');
+  if (ticket?.entry !== undefined) return { ...ticket.entry, entry: ticket.entry };
+  try {
+    const stored = input.userId === undefined || input.history !== undefined ? [] : await ctx.store.getUserHistory(input.userId, { limit: ctx.limits.historyLength });
+    // The store answers most recent first; models read histories oldest first.
+    const history = input.history ?? stored.reverse();
+    const hidden = await ctx.store.hiddenItemIds();
+    const exclude = [...new Set([...(input.exclude ?? []), ...hidden, ...(input.excludeSeen ? history : [])])];
     const answer = await source.recommend({
       ...(input.userId !== undefined ? { userId: input.userId } : {}),
       ...(history.length > 0 ? { history } : {}),
@@ -105,38 +161,14 @@ async function recommend(ctx: ServerContext, input: RecommendInput): Promise<Rec
       exclude,
       excludeSeen: input.excludeSeen,
     });
-    let items = answer.items;
-    if (input.filters !== undefined) {
-      const catalogue = await ctx.store.getItems(items.map((i) => i.itemId));
-      const filters = input.filters;
-      items = items.filter((i) => matches(catalogue.get(i.itemId), filters));
-    }
-    const userFeatures = policy.usesFeatures ? source.userFeatures?.({ userId: input.userId, history }) : undefined;
-    const candidates: PolicyCandidate[] = items.map((i) => ({
-      itemId: i.itemId,
-      score: i.score,
-      features: policy.usesFeatures ? source.itemFeatures?.(i.itemId) : undefined,
-    }));
-    const chosen = policy.select(candidates, input.k, { userFeatures });
-    const recommId = ctx.newId();
-    await ctx.store.logRecommendation({
-      recommId,
-      userId: input.userId,
-      model: answer.model,
-      policy: policyName,
-      createdAt: ctx.clock.now(),
-      context: input.context,
-      userFeatures,
-      items: chosen.map(({ itemId, position, score, propensity }) => ({ itemId, position, score, propensity })),
-    });
-    ctx.metrics.countRecommendation(policyName, answer.model);
-    return {
-      recommId,
-      model: answer.model,
-      policy: policyName,
-      items: chosen.map(({ itemId, score, propensity, position }) => ({ itemId, score, propensity, position })),
-    };
-  });
+    if (ticket === undefined) return { history, items: answer.items, model: answer.model, entry: undefined };
+    const entry: CandidateEntry = { history, items: answer.items, model: answer.model };
+    ticket.store(entry);
+    return { ...entry, entry };
+  } catch (error) {
+    ticket?.drop();
+    throw error;
+  }
 }
 
 function matches(item: ItemRecord | undefined, filters: NonNullable<RecommendInput['filters']>): boolean {

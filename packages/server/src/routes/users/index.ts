@@ -44,7 +44,12 @@ export function usersRoutes(ctx: ServerContext) {
     })
     .delete('/:userId', pathParams(userParam), async (c) => {
       const { userId } = c.req.valid('param');
-      const deleted = await ctx.store.deleteUser(userId);
+      let deleted;
+      try {
+        deleted = await ctx.store.deleteUser(userId);
+      } finally {
+        ctx.candidates?.invalidateUser(userId);
+      }
       if (!deleted.profile && deleted.events === 0 && deleted.recommendations === 0) throw new ApiError(404, 'NOT_FOUND', `Unknown user ${JSON.stringify(userId)}`);
       return c.json({ deleted }, 200);
     });
