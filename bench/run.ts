@@ -5,11 +5,12 @@
  *   TASTEMAKER_DATA   where the data sets are (default ../shared/data)
  *   TASTEMAKER_BENCH_BUNDLE    server section: serve this bundle instead of training one
  *   TASTEMAKER_BENCH_CPU_PROF  server section: write a .cpuprofile of the server per phase here
- *   --only NAME       run one section: two-tower | retrieval | server
+ *   --only NAME       run one section: two-tower | retrieval | server | ranking
  */
 import { parseArgs } from 'node:util';
 import { dataPath, evaluate, fitModel, makeSplit, readDataset, Rng, silentProgress, type TwoTowerExport } from '@tastemaker/trainer';
 import { lowRankVectors, measureRetrieval } from './retrieval.js';
+import { benchRanking } from './ranking.js';
 import { benchServer } from './server.js';
 
 const { values } = parseArgs({ options: { only: { type: 'string' } } });
@@ -62,6 +63,15 @@ if (want('server')) {
     cpuProfileDir: process.env.TASTEMAKER_BENCH_CPU_PROF || undefined,
     log,
   });
+}
+
+if (want('ranking')) {
+  // Ranker training throughput on ML-1M and single- vs two-stage recommend latency; bench/README.md.
+  // TASTEMAKER_BENCH_RANKING_SECTIONS=training|latency runs one part; TASTEMAKER_BENCH_RANKING_LATENCY_DATA=ml-100k
+  // measures latency on ML-100K bundles (about a minute of training instead of many on ML-1M).
+  const sections = process.env.TASTEMAKER_BENCH_RANKING_SECTIONS?.split(',') as ('training' | 'latency')[] | undefined;
+  const latencyDataset = process.env.TASTEMAKER_BENCH_RANKING_LATENCY_DATA === 'ml-100k' ? 'movielens-100k' : 'movielens-1m';
+  report.ranking = await benchRanking({ log, latencyDataset, ...(sections ? { sections } : {}) });
 }
 
 process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);

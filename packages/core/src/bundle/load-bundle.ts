@@ -2,8 +2,11 @@ import type { z } from 'zod';
 import { BundleError, TastemakerError } from '../errors/index.js';
 import {
   BUNDLE_FORMAT_VERSION,
+  ITEM_INDEX_INPUT,
   MANIFEST_FILE,
+  RANKER_OUTPUT,
   USER_GRAPH_BY_SCORING,
+  USER_INDEX_INPUT,
   manifestSchema,
   type GraphSpec,
   type Manifest,
@@ -27,6 +30,8 @@ export interface LoadedBundle {
   readonly history: { readonly indptr: Uint32Array; readonly indices: Uint32Array };
   /** The graph core runs for this scoring mode and the output it reads. */
   readonly userGraph: { readonly name: string; readonly spec: GraphSpec; readonly output: string };
+  /** Two-stage bundles: the ranker graph that re-scores the top `candidates` of retrieval. */
+  readonly rankerGraph: { readonly name: string; readonly spec: GraphSpec; readonly output: string; readonly candidates: number } | undefined;
 }
 
 /**
@@ -41,6 +46,7 @@ export async function loadBundle(source: BundleSource): Promise<LoadedBundle> {
   const manifestSha256 = await sha256Hex(manifestBytes);
 
   const userGraph = checkGraphs(manifest);
+  const rankerGraph = checkRankerGraph(manifest, userGraph.name);
   checkReferencedFilesListed(manifest);
 
   const files = new Map<string, Uint8Array>();
@@ -99,7 +105,7 @@ export async function loadBundle(source: BundleSource): Promise<LoadedBundle> {
 
   const history = parseHistory(manifest, file(manifest.users.historyIndptr), file(manifest.users.historyIndices));
 
-  return { manifest, manifestSha256, location, files, itemIds, userIds, itemEmbeddings, history, userGraph };
+  return { manifest, manifestSha256, location, files, itemIds, userIds, itemEmbeddings, history, userGraph, rankerGraph };
 }
 
 async function readFile(source: BundleSource, name: string, location: string): Promise<Uint8Array> {
@@ -192,6 +198,49 @@ function checkGraphs(manifest: Manifest): LoadedBundle['userGraph'] {
     });
   }
   return { name, spec, output };
+}
+
+/**
+ * The ranker's declared signature must be the contract (user_index and item_index, integer [batch];
+ * scores float32 [batch]): core feeds it nothing else. The runtime graph is compared with this
+ * declaration when the session opens (checkGraphSignature).
+ */
+function checkRankerGraph(manifest: Manifest, userGraphName: string): LoadedBundle['rankerGraph'] {
+  const ranker = manifest.ranker;
+  if (ranker === undefined) return undefined;
+  const name = ranker.graph;
+  const spec = manifest.graphs[name];
+  if (spec === undefined || name === userGraphName) {
+    throw new BundleError(
+      'BUNDLE_INVALID',
+      `${MANIFEST_FILE}: ranker.graph is "${name}" but ${spec === undefined ? `graphs has no "${name}"` : 'that is the retrieval graph'} (has: ${Object.keys(manifest.graphs).join(', ')})`,
+      { file: MANIFEST_FILE, field: 'ranker.graph' },
+    );
+  }
+  const problems: string[] = [];
+  const inputNames = spec.inputs.map((i) => i.name).sort();
+  if (inputNames.join(',') !== [ITEM_INDEX_INPUT, USER_INDEX_INPUT].sort().join(',')) {
+    problems.push(`inputs must be ${USER_INDEX_INPUT} and ${ITEM_INDEX_INPUT}, declared: ${inputNames.join(', ')}`);
+  }
+  for (const input of spec.inputs) {
+    if (input.dtype !== 'int64' && input.dtype !== 'int32') problems.push(`input ${input.name} is ${input.dtype}, core feeds int64 or int32`);
+    if (input.shape.length !== 1) problems.push(`input ${input.name} has rank ${input.shape.length}, expected 1 ([batch])`);
+    // Core puts every candidate of a request group into one run, so the batch size varies.
+    else if (typeof input.shape[0] === 'number') problems.push(`input ${input.name} has a fixed batch size ${input.shape[0]}; it must be symbolic`);
+  }
+  const out = spec.outputs.find((o) => o.name === RANKER_OUTPUT);
+  if (out === undefined) problems.push(`must output "${RANKER_OUTPUT}" (declared: ${spec.outputs.map((o) => o.name).join(', ')})`);
+  else {
+    if (out.dtype !== 'float32') problems.push(`output ${RANKER_OUTPUT} is ${out.dtype}, core reads float32`);
+    if (out.shape.length !== 1) problems.push(`output ${RANKER_OUTPUT} has rank ${out.shape.length}, expected 1 ([batch])`);
+  }
+  if (problems.length > 0) {
+    throw new BundleError('BUNDLE_INVALID', `${spec.file}: ranker graph "${name}" does not follow the ranker contract: ${problems.join('; ')}`, {
+      file: spec.file,
+      problems,
+    });
+  }
+  return { name, spec, output: RANKER_OUTPUT, candidates: ranker.candidates };
 }
 
 function checkReferencedFilesListed(manifest: Manifest): void {

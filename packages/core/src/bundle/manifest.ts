@@ -11,6 +11,7 @@ import { z } from 'zod';
  *   users.json              external user ids, JSON array of strings, index = row
  *   history.indptr.u32      CSR row pointers of each known user's training history, little-endian uint32 [users+1]
  *   history.indices.u32     CSR item indices, little-endian uint32
+ *   ranker.onnx             (two-stage bundles, `ranker` section) scores retrieved candidates
  *
  * Graph input conventions shared by every exported user graph (so core stays model-agnostic):
  *   user_index  int64 [batch]            row in users.json; `users.count` (one past the last) means unknown user
@@ -50,6 +51,34 @@ export const fileEntrySchema = z.object({
 export const scoringSchema = z.enum(['embedding', 'scores']);
 export type Scoring = z.infer<typeof scoringSchema>;
 
+/**
+ * The second stage of a two-stage bundle: `ranker.onnx` scores (user, candidate) pairs.
+ *   inputs   user_index int64 [batch]   row in users.json; out of range = unknown user
+ *            item_index int64 [batch]   row in items.json (out of range scores -Infinity)
+ *   output   scores     float32 [batch]
+ */
+export const RANKER_GRAPH = 'ranker';
+export const ITEM_INDEX_INPUT = 'item_index';
+export const RANKER_OUTPUT = 'scores';
+
+/**
+ * Present in a two-stage bundle: the model section (its user graph, items.f32 / scorer) is the
+ * retrieval stage, and this ranker re-scores its top `candidates` in one batched run per request.
+ */
+export const rankerSectionSchema = z.object({
+  /** model id of the ranker as given to the trainer, e.g. "neumf" */
+  kind: z.string().min(1),
+  /** key in `graphs` of the ranker graph */
+  graph: z.string().min(1).default(RANKER_GRAPH),
+  /** how many retrieved candidates the ranker re-scores per request (at least k are always fetched) */
+  candidates: z.number().int().positive(),
+  params: z.record(z.string(), z.unknown()).default({}),
+  metrics: z.record(z.string(), z.number()).default({}),
+  /** tfjs backend that trained the ranker */
+  backend: z.string().optional(),
+});
+export type RankerSection = z.infer<typeof rankerSectionSchema>;
+
 export const manifestSchema = z.object({
   format: z.literal(BUNDLE_FORMAT),
   formatVersion: z.number().int().positive(),
@@ -81,6 +110,8 @@ export const manifestSchema = z.object({
   dataset: z.object({ name: z.string(), format: z.string().optional() }).optional(),
   metrics: z.record(z.string(), z.number()).default({}),
   backend: z.string().optional(),
+  /** two-stage bundles only: the ranking stage behind the model's retrieval */
+  ranker: rankerSectionSchema.optional(),
   files: z.record(z.string(), fileEntrySchema),
 });
 export type Manifest = z.infer<typeof manifestSchema>;

@@ -10,3 +10,4 @@ export {
   type ScoredItem,
   type IndexFactory,
 } from './recommender.js';
+export { openRankingStage, type RankingStage } from './ranking-stage.js';

@@ -7,6 +7,7 @@ import type { GraphSession, InferenceBackend, TensorData } from '../inference/ty
 import { ExactIndex } from '../retrieval/exact-index.js';
 import { topK } from '../retrieval/top-k.js';
 import type { SearchHit, VectorIndex } from '../retrieval/types.js';
+import { openRankingStage, type RankingStage } from './ranking-stage.js';
 
 export interface RecommendRequest {
   /**
@@ -49,6 +50,8 @@ export interface RecommenderInfo {
   users: { count: number };
   graphs: string[];
   index: { kind: string; size: number } | undefined;
+  /** two-stage bundles: the ranker behind retrieval */
+  ranker?: { kind: string; candidates: number; provider: string };
   inference: { runtime: string; device: string; provider: string };
 }
 
@@ -96,15 +99,18 @@ export async function createRecommenderFromBundle(bundle: LoadedBundle, options:
   }
 
   let index: VectorIndex | undefined;
+  let ranker: RankingStage | undefined;
   try {
     checkGraphSignature(spec, session);
     checkFeedableInputs(spec);
     if (bundle.manifest.model.scoring === 'embedding') index = await buildIndex(bundle, options.index);
+    ranker = await openRankingStage(bundle, options.backend);
   } catch (error) {
+    index?.dispose();
     await session.dispose();
     throw error;
   }
-  return new BundleRecommender(bundle, options.backend, session, index);
+  return new BundleRecommender(bundle, options.backend, session, index, ranker);
 }
 
 async function buildIndex(bundle: LoadedBundle, index: RecommenderOptions['index']): Promise<VectorIndex> {
@@ -154,6 +160,7 @@ class BundleRecommender implements Recommender {
     private readonly backend: InferenceBackend,
     private session: GraphSession | undefined,
     private index: VectorIndex | undefined,
+    private ranker: RankingStage | undefined = undefined,
   ) {
     this.userRowById = new Map(bundle.userIds.map((id, row) => [id, row]));
     this.itemRowById = new Map(bundle.itemIds.map((id, row) => [id, row]));
@@ -192,8 +199,12 @@ class BundleRecommender implements Recommender {
     const out: Recommendation[] = [];
     for (const group of groups) {
       const rows = await this.infer(group);
-      group.forEach((p, i) => {
-        const hits = this.rank(rows, i, p);
+      // Two-stage bundles: retrieval fetches the ranker's candidates, one ranker run re-scores the group.
+      const ranker = this.ranker;
+      let hitLists = group.map((p, i) => this.rank(rows, i, ranker ? { ...p, k: Math.max(p.k, ranker.candidates) } : p));
+      if (ranker) hitLists = await ranker.rerank(group.map((p) => p.userRow), hitLists, group.map((p) => p.k));
+      group.forEach((_p, i) => {
+        const hits = hitLists[i] ?? [];
         out.push({
           items: hits.map((h) => ({ itemId: this.bundle.itemIds[h.row] as string, score: h.score })),
           model: this.modelId,
@@ -304,6 +315,7 @@ class BundleRecommender implements Recommender {
       users: { count: m.users.count },
       graphs: Object.keys(m.graphs),
       index: this.index === undefined ? undefined : { kind: this.index.kind, size: this.index.size },
+      ...(this.ranker ? { ranker: { kind: this.ranker.kind, candidates: this.ranker.candidates, provider: this.ranker.provider } } : {}),
       inference: { runtime: this.backend.name, device: this.backend.device, provider: this.session?.provider ?? 'none' },
     };
   }
@@ -316,7 +328,10 @@ class BundleRecommender implements Recommender {
     this.session = undefined;
     this.index?.dispose();
     this.index = undefined;
+    const ranker = this.ranker;
+    this.ranker = undefined;
     await session?.dispose();
+    await ranker?.dispose();
   }
 
   private assertLive(): void {

@@ -14,7 +14,8 @@ import {
 import type { Csr, Dataset } from '../data/dataset.js';
 import type { TensorSignature } from '../onnx/builder.js';
 import { type ExportedGraph, type GraphExportOptions, exportGraphs, itemCountOf, itemVectors, scoringOf, userCountOf } from './graphs.js';
-import type { ExportSpec } from './types.js';
+import { exportRankerGraph } from './ranker-graph.js';
+import type { ExportSpec, RankerExport } from './types.js';
 
 /** File names inside a bundle (graphs are `<graph>.onnx`). */
 export const BUNDLE_FILES = {
@@ -49,6 +50,22 @@ export interface WriteBundleOptions {
   /** manifest createdAt; default now (tests pin it) */
   createdAt?: Date;
   graphOptions?: GraphExportOptions;
+  /**
+   * Makes a two-stage bundle: `spec` is the retrieval stage and this ranker re-scores its top
+   * `candidates` per request (manifest `ranker` section, `ranker.onnx`).
+   */
+  ranker?: BundleRanker;
+}
+
+export interface BundleRanker {
+  /** the ranker's model id, e.g. "neumf" */
+  modelId: string;
+  spec: RankerExport;
+  /** retrieved candidates re-scored per request */
+  candidates: number;
+  params?: Record<string, unknown>;
+  metrics?: Record<string, number>;
+  backend?: string;
 }
 
 export interface WrittenBundle {
@@ -142,8 +159,16 @@ export async function writeBundle(dir: string, options: WriteBundleOptions): Pro
     throw invalid(`Bundle directory ${target} already exists and is not empty; pass overwrite to replace it.`, { dir: target });
   }
 
+  const ranker = options.ranker;
+  if (ranker) {
+    if (!Number.isInteger(ranker.candidates) || ranker.candidates < 1) throw invalid(`ranker candidates must be a positive integer, got ${ranker.candidates}.`);
+    checkCounts(ranker.spec, dataset);
+  }
+
   const contents = new Map<string, Uint8Array>();
-  const graphs: ExportedGraph[] = exportGraphs(spec, { producerVersion: options.trainerVersion, ...options.graphOptions });
+  const graphOptions = { producerVersion: options.trainerVersion, ...options.graphOptions };
+  const graphs: ExportedGraph[] = exportGraphs(spec, graphOptions);
+  if (ranker) graphs.push(exportRankerGraph(ranker.spec, graphOptions));
   for (const g of graphs) contents.set(g.file, g.bytes);
   const json = (value: unknown): Uint8Array => new TextEncoder().encode(`${JSON.stringify(value)}\n`);
   contents.set(BUNDLE_FILES.itemIds, json(dataset.items.ids));
@@ -194,6 +219,18 @@ export async function writeBundle(dir: string, options: WriteBundleOptions): Pro
     dataset: { name: dataset.name, ...(dataset.source ? { format: dataset.source.format } : {}) },
     metrics: options.metrics ?? {},
     ...(options.backend ? { backend: options.backend } : {}),
+    ...(ranker
+      ? {
+          ranker: {
+            kind: ranker.modelId,
+            graph: graphs[graphs.length - 1]?.name,
+            candidates: ranker.candidates,
+            params: { exportKind: ranker.spec.kind, ...ranker.params },
+            metrics: ranker.metrics ?? {},
+            ...(ranker.backend ? { backend: ranker.backend } : {}),
+          },
+        }
+      : {}),
     files,
   };
   const parsed = manifestSchema.safeParse(draft);

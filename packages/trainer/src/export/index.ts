@@ -15,5 +15,6 @@ export {
   type GraphExportOptions,
   type ItemVectors,
 } from './graphs.js';
-export { BUNDLE_FILES, writeBundle, type WriteBundleOptions, type WrittenBundle } from './bundle-writer.js';
-export { writeModelBundle } from './write-model-bundle.js';
+export { buildRankerGraph, exportRankerGraph, referenceRankerScores } from './ranker-graph.js';
+export { BUNDLE_FILES, writeBundle, type BundleRanker, type WriteBundleOptions, type WrittenBundle } from './bundle-writer.js';
+export { writeModelBundle, writeTwoStageBundle } from './write-model-bundle.js';

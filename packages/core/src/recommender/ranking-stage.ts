@@ -1,0 +1,127 @@
+import type { LoadedBundle } from '../bundle/load-bundle.js';
+import { ITEM_INDEX_INPUT, USER_INDEX_INPUT, type TensorSpec } from '../bundle/manifest.js';
+import { BundleError, TastemakerError } from '../errors/index.js';
+import { checkGraphSignature } from '../inference/graph-signature.js';
+import type { GraphSession, InferenceBackend, TensorData } from '../inference/types.js';
+import type { SearchHit } from '../retrieval/types.js';
+
+/**
+ * The second stage of a two-stage bundle (manifest `ranker` section): retrieval (the bundle's user
+ * graph with HNSW / exact search, or its scores graph) fetches at least `candidates` items per
+ * request, and the ranker graph re-scores every (user, candidate) pair of a whole request group in
+ * one batched run. The policy then sees the ranker's order and scores.
+ */
+export interface RankingStage {
+  /** model id of the ranker, e.g. "neumf" */
+  readonly kind: string;
+  /** how many retrieved candidates each request hands to the ranker (at least k) */
+  readonly candidates: number;
+  /** the execution provider running the ranker graph */
+  readonly provider: string;
+  /**
+   * Re-scores each request's candidates with the ranker and returns its best `ks[r]`, best first.
+   * `userRows[r]` is the request's user row (users.count = unknown).
+   */
+  rerank(userRows: readonly number[], candidates: readonly (readonly SearchHit[])[], ks: readonly number[]): Promise<SearchHit[][]>;
+  dispose(): Promise<void>;
+}
+
+/** Opens the ranker graph of a two-stage bundle, or returns undefined for a single-stage one. */
+export async function openRankingStage(bundle: LoadedBundle, backend: InferenceBackend): Promise<RankingStage | undefined> {
+  const ranker = bundle.rankerGraph;
+  const section = bundle.manifest.ranker;
+  if (ranker === undefined || section === undefined) return undefined;
+  const { spec } = ranker;
+  const bytes = bundle.files.get(spec.file);
+  if (bytes === undefined) throw new BundleError('BUNDLE_INVALID', `${spec.file}: ranker graph file was not loaded`, { file: spec.file });
+  let session: GraphSession;
+  try {
+    session = await backend.createSession(bytes, ranker.name);
+  } catch (cause) {
+    if (cause instanceof TastemakerError) throw cause;
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    throw new BundleError('BUNDLE_INVALID', `${spec.file}: ${backend.name} could not load the ranker graph: ${reason}`, { file: spec.file }, { cause });
+  }
+  try {
+    checkGraphSignature(spec, session);
+  } catch (error) {
+    await session.dispose();
+    throw error;
+  }
+  const input = (name: string): TensorSpec => spec.inputs.find((i) => i.name === name) as TensorSpec; // presence checked by the loader
+  return new OnnxRankingStage(section.kind, ranker.candidates, spec.file, ranker.output, session, input(USER_INDEX_INPUT), input(ITEM_INDEX_INPUT));
+}
+
+class OnnxRankingStage implements RankingStage {
+  private session: GraphSession | undefined;
+
+  constructor(
+    readonly kind: string,
+    readonly candidates: number,
+    private readonly file: string,
+    private readonly output: string,
+    session: GraphSession,
+    private readonly userInput: TensorSpec,
+    private readonly itemInput: TensorSpec,
+  ) {
+    this.session = session;
+  }
+
+  get provider(): string {
+    return this.session?.provider ?? 'none';
+  }
+
+  async rerank(userRows: readonly number[], candidates: readonly (readonly SearchHit[])[], ks: readonly number[]): Promise<SearchHit[][]> {
+    const session = this.session;
+    if (session === undefined) throw new TastemakerError('DISPOSED', 'Recommender has been disposed');
+    const total = candidates.reduce((n, c) => n + c.length, 0);
+    if (total === 0) return candidates.map(() => []);
+    const users: number[] = new Array<number>(total);
+    const items: number[] = new Array<number>(total);
+    let at = 0;
+    candidates.forEach((hits, r) => {
+      const user = userRows[r] as number;
+      for (const hit of hits) {
+        users[at] = user;
+        items[at] = hit.row;
+        at++;
+      }
+    });
+    const result = await session.run({
+      [USER_INDEX_INPUT]: intTensor(this.userInput.dtype, users),
+      [ITEM_INDEX_INPUT]: intTensor(this.itemInput.dtype, items),
+    });
+    const tensor = result[this.output];
+    if (tensor === undefined || tensor.dtype !== 'float32' || tensor.data.length !== total) {
+      const got = tensor === undefined ? 'nothing' : `${tensor.dtype} [${tensor.dims.join(', ')}]`;
+      throw new BundleError('BUNDLE_SIGNATURE_MISMATCH', `${this.file}: output ${this.output} should be float32 [${total}] but the graph returned ${got}`, {
+        file: this.file,
+        output: this.output,
+      });
+    }
+    const scores = tensor.data;
+    at = 0;
+    return candidates.map((hits, r) => {
+      const scored = hits.map((hit, j) => {
+        const s = scores[at + j] as number;
+        // NaN would make the sort order undefined; a broken score ranks last instead.
+        return { row: hit.row, score: Number.isNaN(s) ? Number.NEGATIVE_INFINITY : s, order: j };
+      });
+      at += hits.length;
+      // Ties keep retrieval's order, so equal ranker scores stay deterministic.
+      scored.sort((a, b) => b.score - a.score || a.order - b.order);
+      return scored.slice(0, ks[r] ?? 0).map(({ row, score }) => ({ row, score }));
+    });
+  }
+
+  async dispose(): Promise<void> {
+    const session = this.session;
+    this.session = undefined;
+    await session?.dispose();
+  }
+}
+
+function intTensor(dtype: TensorSpec['dtype'], values: number[]): TensorData {
+  if (dtype === 'int32') return { dtype: 'int32', data: Int32Array.from(values), dims: [values.length] };
+  return { dtype: 'int64', data: BigInt64Array.from(values, (v) => BigInt(v)), dims: [values.length] };
+}
