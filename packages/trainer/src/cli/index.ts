@@ -5,8 +5,8 @@ import { createRecommender, isTastemakerError, TastemakerError } from '@tastemak
 import { DATA_FORMATS, parseColumnRef, readDataset, type ReadDatasetOptions } from '../data/index.js';
 import { positivesTrainSet } from '../models/train-set.js';
 import { PROTOCOL_IDS, evaluate, makeSplit, type ProtocolId } from '../eval/index.js';
-import { writeModelBundle } from '../export/index.js';
-import { fitModel, MODEL_IDS } from '../models/index.js';
+import { writeModelBundle, writeTwoStageBundle } from '../export/index.js';
+import { fitModel, getModel, MODEL_IDS } from '../models/index.js';
 import type { FitOptions, ModelId } from '../models/types.js';
 import { syntheticDataset } from '../synthetic/index.js';
 import { optionalNumber, parseFlags, parseSets, requireString, type Flags } from './args.js';
@@ -17,11 +17,14 @@ const USAGE = `tastemaker — train, evaluate and serve recommendation models
 
 Usage:
   tastemaker train     --data PATH --format F --model M --out DIR [model flags]
+                       [--retrieval R --candidates N]  two-stage bundle: R retrieves N candidates, M ranks them
   tastemaker evaluate  --data PATH --format F --model M --protocol P [--k 10] [--seed 42] [--out DIR] [--json] [model flags]
   tastemaker recommend --bundle DIR (--user ID | --history ID,ID,…) [--k 10] [--device auto|cpu|cuda] [--json]
   tastemaker serve     [--bundle DIR] [--port 8080] [--host H] [--db FILE] [--models-dir DIR] [--device D]
                        without --bundle: serves a bundle trained on a generated data set, kept in ${DEFAULT_HOME}/
   tastemaker demo      [--model M] [--out DIR]     train on a generated data set and print recommendations
+  tastemaker simulate  --data PATH --format F [--policies drr-ave,mf-greedy,popularity,random] [--steps 20] [--seed 42] [--json]
+                       cumulative reward per policy on an MF simulator of the drr-users held-out users
 
 Formats:   ${DATA_FORMATS.join(', ')}
 Models:    ${MODEL_IDS.join(', ')}
@@ -102,22 +105,55 @@ async function loadData(flags: Flags) {
   return readDataset(format, requireString(flags, 'data'), options);
 }
 
+/** Models that can be the first (retrieval) stage of a two-stage bundle. */
+const RETRIEVAL_MODELS = ['two-tower', 'item-knn', 'popularity', 'bpr', 'ease'] as const;
+/** Retrieved candidates a two-stage bundle's ranker re-scores per request, unless --candidates says otherwise. */
+const DEFAULT_CANDIDATES = 100;
+
 async function cmdTrain(argv: string[]): Promise<number> {
-  const flags = parseFlags(argv, { ...DATA_FLAGS, model: { type: 'string' }, out: { type: 'string' }, ...MODEL_FLAGS });
+  const flags = parseFlags(argv, {
+    ...DATA_FLAGS,
+    model: { type: 'string' },
+    out: { type: 'string' },
+    retrieval: { type: 'string' },
+    candidates: { type: 'string' },
+    ...MODEL_FLAGS,
+  });
   const model = checkChoice('model', requireString(flags, 'model'), MODEL_IDS);
   const out = requireString(flags, 'out');
+  const retrieval = typeof flags.retrieval === 'string' ? checkChoice('retrieval', flags.retrieval, RETRIEVAL_MODELS) : undefined;
+  const candidates = optionalNumber(flags, 'candidates', { integer: true, min: 1 }) ?? DEFAULT_CANDIDATES;
+  const isRanker = getModel(model).ranker === true;
+  // Checked before any training: a ranker alone has no retrieval graph, a retrieval model no ranker.
+  if (isRanker && retrieval === undefined) {
+    throw new TastemakerError('INVALID_ARGUMENT', `${model} is a ranker and serves behind a retrieval stage: add --retrieval ${RETRIEVAL_MODELS.join('|')}.`);
+  }
+  if (!isRanker && retrieval !== undefined) {
+    throw new TastemakerError('INVALID_ARGUMENT', `--retrieval pairs a ranker with a retrieval model, but ${model} is not a ranker.`);
+  }
   const dataset = await loadData(flags);
   const train = positivesTrainSet(dataset, optionalNumber(flags, 'min-value'));
   const opts = fitOptions(flags);
   const t0 = performance.now();
   const fitted = await fitModel(model, train, opts);
-  const trainSeconds = (performance.now() - t0) / 1000;
   try {
-    await writeModelBundle(out, fitted, train);
+    if (retrieval === undefined) {
+      await writeModelBundle(out, fitted, train);
+    } else {
+      // The model flags tune the ranker; the retrieval model trains with its defaults.
+      const first = await fitModel(retrieval, train, { seed: opts.seed, ...(opts.backend ? { backend: opts.backend } : {}), ...(opts.progress ? { progress: opts.progress } : {}), ...(opts.log ? { log: opts.log } : {}) });
+      try {
+        await writeTwoStageBundle(out, { retrieval: first, ranker: fitted, candidates }, train);
+      } finally {
+        first.dispose();
+      }
+    }
   } finally {
     fitted.dispose();
   }
-  opts.log?.(`trained ${model} on ${dataset.name} in ${trainSeconds.toFixed(1)} s (backend ${fitted.info.backend}); bundle written to ${out}`);
+  const trainSeconds = (performance.now() - t0) / 1000;
+  const what = retrieval === undefined ? model : `${retrieval} → ${model} (${candidates} candidates)`;
+  opts.log?.(`trained ${what} on ${dataset.name} in ${trainSeconds.toFixed(1)} s (backend ${fitted.info.backend}); bundle written to ${out}`);
   return 0;
 }
 
@@ -133,6 +169,9 @@ async function cmdEvaluate(argv: string[]): Promise<number> {
   });
   const model = checkChoice('model', requireString(flags, 'model'), MODEL_IDS);
   const protocol = checkChoice('protocol', requireString(flags, 'protocol'), PROTOCOL_IDS) as ProtocolId;
+  if (typeof flags.out === 'string' && getModel(model).ranker === true) {
+    throw new TastemakerError('INVALID_ARGUMENT', `${model} is a ranker; write its two-stage bundle with tastemaker train --retrieval, not evaluate --out.`);
+  }
   const k = optionalNumber(flags, 'k', { integer: true, min: 1 }) ?? 10;
   const opts = fitOptions(flags);
   const dataset = await loadData(flags);
@@ -230,6 +269,30 @@ async function cmdDemo(argv: string[]): Promise<number> {
   return 0;
 }
 
+async function cmdSimulate(argv: string[]): Promise<number> {
+  const flags = parseFlags(argv, { ...DATA_FLAGS, policies: { type: 'string' }, steps: { type: 'string' }, noise: { type: 'string' }, json: { type: 'boolean' }, ...MODEL_FLAGS });
+  const { simulate } = await import('../rl/simulate.js');
+  const opts = fitOptions(flags);
+  const dataset = await loadData(flags);
+  const policies = (typeof flags.policies === 'string' ? flags.policies : 'drr-ave,mf-greedy,popularity,random').split(',').filter(Boolean);
+  const { seed, ...fit } = opts;
+  const noise = optionalNumber(flags, 'noise', { min: 0 });
+  const result = await simulate(dataset, {
+    policies,
+    steps: optionalNumber(flags, 'steps', { integer: true, min: 1 }) ?? 20,
+    seed,
+    ...(noise !== undefined ? { noise } : {}),
+    fit,
+    factory: getModel,
+  });
+  if (flags.json === true) process.stdout.write(`${JSON.stringify(result)}\n`);
+  else {
+    process.stdout.write(`${result.users} held-out users of ${result.dataset}, ${result.steps} steps, seed ${result.seed}\n`);
+    for (const [id, r] of Object.entries(result.policies)) process.stdout.write(`  ${id.padEnd(12)} ${r.meanReturn.toFixed(3)}  (liked ${(100 * r.positiveRate).toFixed(1)} % of steps)\n`);
+  }
+  return 0;
+}
+
 async function cmdServe(argv: string[]): Promise<number> {
   const flags = parseFlags(argv, {
     bundle: { type: 'string' },
@@ -277,6 +340,7 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   recommend: cmdRecommend,
   serve: cmdServe,
   demo: cmdDemo,
+  simulate: cmdSimulate,
 };
 
 /** Entry point of the `tastemaker` bin; returns the exit code. */

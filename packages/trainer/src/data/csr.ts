@@ -80,6 +80,25 @@ export function toCsr(source: Dataset | Interactions, nUsers?: number, nItems?: 
   };
 }
 
+/** True when `item` is in the ascending slice indices[start, end) (binary search). */
+export function sortedSliceContains(indices: Int32Array, start: number, end: number, item: number): boolean {
+  let lo = start;
+  let hi = end - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const v = indices[mid] as number;
+    if (v === item) return true;
+    if (v < item) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return false;
+}
+
+/** True when row `user` of the matrix holds `item` (rows are sorted by item). */
+export function csrHas(csr: Csr, user: number, item: number): boolean {
+  return sortedSliceContains(csr.indices, csr.indptr[user] as number, csr.indptr[user + 1] as number, item);
+}
+
 /** The items of row `user`, a view into the matrix. */
 export function csrRow(csr: Csr, user: number): Int32Array {
   return csr.indices.subarray(csr.indptr[user] as number, csr.indptr[user + 1] as number);

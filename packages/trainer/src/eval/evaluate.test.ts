@@ -150,7 +150,7 @@ describe('evaluate on a pair test', () => {
     const { model } = fakeModel(2, 2, (u, i) => logits[u]![i]!);
     const test: PairTest = { kind: 'pairs', user: Int32Array.of(0, 0, 1, 1), item: Int32Array.of(0, 1, 0, 1), label: Uint8Array.of(1, 0, 0, 1) };
     const m = await evaluate(model, splitOf([], 2, 2, test));
-    expect(Object.keys(m).sort()).toEqual(['auc', 'f1']);
+    expect(Object.keys(m).sort()).toEqual(['auc', 'f1', 'logloss']);
     // positives {2, 3} beat negatives {-1, 0.5} in all 4 pairs
     expect(m.auc).toBe(1);
     // sigmoid: 0.88, 0.27, 0.62, 0.95 → predicted positive 0.88, 0.62, 0.95: TP 2, FP 1, FN 0 → 4/5

@@ -5,6 +5,7 @@ import type { ProgressSink, TrainedModel } from '../models/types.js';
 import { auc, f1AtThreshold, hitRateAtK, mapAtK, mrrAtK, ndcgAtK, precisionAtK, recallAtK, topK } from './metrics.js';
 import type { PairTest, RankingTest, Split } from './protocols.js';
 import { UNKNOWN_ITEM } from './protocols.js';
+import { logLoss } from './ctr-metrics.js';
 
 export interface EvaluateOptions {
   /** cut-off for the ranking metrics (default 10); metric keys carry it, e.g. `ndcg@10` */
@@ -18,7 +19,7 @@ export interface EvaluateOptions {
  * Scores the split's test part with a trained model.
  * Ranking tests → `ndcg@k`, `hr@k`, `precision@k`, `recall@k`, `map@k`, `mrr@k` (means over test
  * users) and `coverage` (distinct items in anyone's top k / catalogue size).
- * Pair tests → `auc` and `f1` (at 0.5) over the whole test set.
+ * Pair tests → `auc`, `f1` (at 0.5) and `logloss` over the whole test set.
  */
 export async function evaluate(model: TrainedModel, split: Split, options: EvaluateOptions = {}): Promise<Record<string, number>> {
   const k = options.k ?? 10;
@@ -34,9 +35,15 @@ export async function evaluate(model: TrainedModel, split: Split, options: Evalu
       splitItems: csr.cols,
     });
   }
-  return split.test.kind === 'ranking'
-    ? evaluateRanking(model, csr, split.test, k, batchSize, options.progress)
-    : evaluatePairs(model, csr, split.test, batchSize, options.progress);
+  if (split.test.kind === 'pairs') return evaluatePairs(model, csr, split.test, batchSize, options.progress);
+  const metrics = await evaluateRanking(model, csr, split.test, k, batchSize, options.progress);
+  // the protocol's own cut-offs (drr-users reports @5 and @10); coverage stays the one at k
+  for (const extra of split.reportK ?? []) {
+    if (extra === k) continue;
+    const more = await evaluateRanking(model, csr, split.test, extra, batchSize, options.progress);
+    for (const [key, v] of Object.entries(more)) if (key !== 'coverage') metrics[key] = v;
+  }
+  return metrics;
 }
 
 /** Calls scoreBatch for `users` and checks the shape, so a wrong model fails loudly, not silently. */
@@ -212,5 +219,5 @@ async function evaluatePairs(
     }
   }
   const probabilities = logits ? pairScores.map(sigmoid) : pairScores;
-  return { auc: aucValue, f1: f1AtThreshold(probabilities, test.label, 0.5) };
+  return { auc: aucValue, f1: f1AtThreshold(probabilities, test.label, 0.5), logloss: logLoss(probabilities, test.label) };
 }

@@ -163,6 +163,23 @@ describe('leave-one-out', () => {
       expect(negs.some((n) => seen.has(n))).toBe(false);
     }
   });
+
+  it('leaves explicit negatives (value 0, as Last.FM KG\'s label-0 lines) out of train and test', async () => {
+    // each user's positives first, then a sampled negative as the last line, no timestamps
+    const rows: Row[] = [
+      [0, 0, 1, NaN],
+      [0, 1, 1, NaN],
+      [0, 5, 0, NaN],
+      [1, 2, 1, NaN],
+      [1, 3, 1, NaN],
+      [1, 4, 0, NaN],
+    ];
+    const split = await makeSplit(dataset(rows, 2, 6), 'loo-full', { seed: 1 });
+    expect([...ranking(split).relevant.map((r) => r[0])]).toEqual([1, 3]);
+    expect([...split.train.dataset.interactions.value]).toEqual([1, 1]);
+    expect([...split.train.csr.indices]).toEqual([0, 2]);
+    expect(split.notes.some((n) => n.startsWith('2 rows with value ≤ 0'))).toBe(true);
+  });
 });
 
 describe('kgcn', () => {

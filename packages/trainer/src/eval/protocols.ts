@@ -3,8 +3,11 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { TastemakerError, invalidConfig } from '@tastemaker/core';
 import type { Dataset } from '../data/dataset.js';
+import { selectInteractions, subsetInteractions } from '../data/transform.js';
 import { Rng } from '../engine/rng.js';
 import type { TrainSet } from '../models/types.js';
+import { ctrAucSplit } from './ctr-auc.js';
+import { drrUsersSplit } from './drr-users.js';
 import { rowsByUser, rowsWhere, trainSetOf } from './train-set.js';
 
 /**
@@ -13,7 +16,7 @@ import { rowsByUser, rowsWhere, trainSetOf } from './train-set.js';
  * is a pure function of (dataset, protocol, options).
  */
 
-export const PROTOCOL_IDS = ['ratio-75', 'ncf-loo', 'kgcn', 'loo-full'] as const;
+export const PROTOCOL_IDS = ['ratio-75', 'ncf-loo', 'kgcn', 'loo-full', 'drr-users', 'ctr-auc'] as const;
 export type ProtocolId = (typeof PROTOCOL_IDS)[number];
 
 /**
@@ -46,6 +49,8 @@ export interface Split {
   validation?: RankingTest | PairTest;
   /** how the split was made, and where it departs from the paper; shown in reports */
   notes: string[];
+  /** ranking cut-offs the protocol reports besides the caller's k (drr-users: 5 and 10) */
+  reportK?: number[];
 }
 
 export interface SplitOptions {
@@ -84,6 +89,10 @@ export async function makeSplit(dataset: Dataset, protocol: ProtocolId, options:
     }
     case 'kgcn':
       return kgcnSplit(dataset, seed);
+    case 'drr-users':
+      return drrUsersSplit(dataset);
+    case 'ctr-auc':
+      return ctrAucSplit(dataset, seed);
     default: {
       // reachable from untyped callers (CLI flags, config files)
       const got: never = protocol;
@@ -193,7 +202,12 @@ function sampleNegatives(rng: Rng, nItems: number, taken: ReadonlySet<number>, c
  * `negatives` > 0 (ncf-loo) it is ranked among that many sampled items the user never interacted
  * with; otherwise (loo-full) against every item not in the user's train set.
  */
-function leaveOneOut(dataset: Dataset, protocol: 'ncf-loo' | 'loo-full', seed: number, negatives: number): Split {
+function leaveOneOut(source: Dataset, protocol: 'ncf-loo' | 'loo-full', seed: number, negatives: number): Split {
+  // Explicit negatives (Last.FM KG's sampled label-0 lines) are not interactions: each user's last
+  // line there is a negative, which would otherwise be held out as the "latest interaction".
+  const positiveRows = selectInteractions(source, (v) => v > 0);
+  const dropped = source.interactions.value.length - positiveRows.length;
+  const dataset = dropped > 0 ? subsetInteractions(source, positiveRows) : source;
   const rng = new Rng(seed);
   const { item, timestamp } = dataset.interactions;
   const nUsers = dataset.users.size;
@@ -248,6 +262,7 @@ function leaveOneOut(dataset: Dataset, protocol: 'ncf-loo' | 'loo-full', seed: n
   } else {
     notes.push('loo-full: per user the latest interaction (max timestamp, ties → last in file) is held out and ranked against every item not in the user\'s train set.');
   }
+  if (dropped > 0) notes.push(`${dropped} rows with value ≤ 0 (explicit negatives) were dropped before the split; they are neither train positives nor candidates.`);
   notes.push(`${users.length} test users.`);
   if (tooFew > 0) notes.push(`${tooFew} users with a single distinct item were kept in train and not tested.`);
   if (repeatsRemoved > 0) notes.push(`${repeatsRemoved} earlier repeats of held-out (user, item) pairs were removed from train.`);

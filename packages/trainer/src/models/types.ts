@@ -1,7 +1,7 @@
 import type { Csr, Dataset } from '../data/dataset.js';
 import type { ExportSpec } from '../export/types.js';
 
-export const MODEL_IDS = ['popularity', 'item-knn', 'ease', 'bpr', 'two-tower'] as const;
+export const MODEL_IDS = ['popularity', 'item-knn', 'ease', 'bpr', 'two-tower', 'vae-cf', 'mf-greedy', 'drr-n', 'drr-p', 'drr-u', 'drr-ave', 'kgcn', 'lightgcn', 'lr', 'poly2', 'fm', 'ffm', 'wide-deep', 'dlrm', 'gmf', 'mlp', 'neumf'] as const;
 export type ModelId = (typeof MODEL_IDS)[number];
 
 /** What a model trains on: the training part of a split, with its implicit user→item matrix. */
@@ -73,5 +73,10 @@ export interface TrainedModel {
 export interface ModelFactory {
   id: ModelId;
   description: string;
+  /**
+   * The model exports a ranker (scores given (user, item) pairs), so it serves only as the second
+   * stage of a two-stage bundle: `tastemaker train --retrieval M` pairs it with a retrieval model.
+   */
+  ranker?: boolean;
   fit(train: TrainSet, options: FitOptions): Promise<TrainedModel>;
 }

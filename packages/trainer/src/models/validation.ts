@@ -23,3 +23,8 @@ export function numberOption(model: string, name: string, value: unknown, fallba
   }
   return v;
 }
+
+/** Predicates for numberOption, shared so every model accepts the same ranges. */
+export const positive = (v: number): boolean => Number.isFinite(v) && v > 0;
+export const nonNegative = (v: number): boolean => Number.isFinite(v) && v >= 0;
+export const positiveInt = (v: number): boolean => Number.isInteger(v) && v >= 1;

@@ -3,7 +3,8 @@ import type { Csr } from '../../data/dataset.js';
 import { Rng } from '../../engine/rng.js';
 import type { MatrixFactorizationExport } from '../../export/types.js';
 import type { FitOptions, ModelFactory, TrainedModel, TrainInfo, TrainSet } from '../types.js';
-import { checkScoreBatch, numberOption } from '../validation.js';
+import { checkScoreBatch, numberOption, positive, nonNegative, positiveInt } from '../validation.js';
+import { sortedSliceContains } from '../../data/csr.js';
 
 /**
  * BPR-MF (Rendle et al., "BPR: Bayesian Personalized Ranking from Implicit Feedback", UAI 2009):
@@ -56,20 +57,6 @@ export interface BprFactors {
 
 const MAX_NEGATIVE_TRIES = 64;
 
-/** True when `item` is in the sorted slice indices[start, end). */
-function contains(indices: Int32Array, start: number, end: number, item: number): boolean {
-  let lo = start;
-  let hi = end - 1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >> 1;
-    const v = indices[mid]!;
-    if (v === item) return true;
-    if (v < item) lo = mid + 1;
-    else hi = mid - 1;
-  }
-  return false;
-}
-
 /** Trains the factors; `onEpoch` is called after every epoch with its mean loss. */
 export function trainBpr(csr: Csr, params: BprParams, seed: number, onEpoch?: (epoch: number, loss: number) => void): BprFactors {
   const { dim, epochs, l2, biasL2, initStd, decay } = params;
@@ -107,11 +94,11 @@ export function trainBpr(csr: Csr, params: BprParams, seed: number, onEpoch?: (e
       if (end - start >= nItems) continue; // nothing to contrast with
       let j = epochRng.int(nItems);
       let tries = 1;
-      while (contains(indices, start, end, j) && tries < MAX_NEGATIVE_TRIES) {
+      while (sortedSliceContains(indices, start, end, j) && tries < MAX_NEGATIVE_TRIES) {
         j = epochRng.int(nItems);
         tries++;
       }
-      if (contains(indices, start, end, j)) continue;
+      if (sortedSliceContains(indices, start, end, j)) continue;
 
       const pu = u * dim;
       const qi = i * dim;
@@ -227,10 +214,6 @@ class BprModel implements TrainedModel {
     this.factors = { userFactors: new Float32Array(0), itemFactors: new Float32Array(0), itemBias: new Float32Array(0), losses: [] };
   }
 }
-
-const positiveInt = (v: number): boolean => Number.isInteger(v) && v >= 1;
-const positive = (v: number): boolean => Number.isFinite(v) && v > 0;
-const nonNegative = (v: number): boolean => Number.isFinite(v) && v >= 0;
 
 /** Effective hyper-parameters: options first, then `extra`, then the defaults. */
 export function bprParams(options: FitOptions): BprParams {

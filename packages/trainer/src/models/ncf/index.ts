@@ -1,0 +1,197 @@
+/**
+ * Neural collaborative filtering (He et al., WWW 2017): GMF, MLP and NeuMF, trained pointwise with
+ * log loss on implicit positives and sampled negatives, exported as rankers (the second stage of a
+ * two-stage bundle). See network.ts for the model, trainer.ts for training, export.ts for the graph.
+ */
+import { TastemakerError } from '@tastemaker/core';
+import { initBackend } from '../../engine/backend.js';
+import { Rng } from '../../engine/rng.js';
+import type { RankerExport } from '../../export/types.js';
+import { type FitOptions, type ModelFactory, type TrainInfo, type TrainedModel, type TrainSet, silentProgress } from '../types.js';
+import { ncfRankerExport } from './export.js';
+import { type NcfNetwork, createNetwork, disposeNetwork, scoreAll, scorePairs } from './network.js';
+import { type NcfParams, type NcfVariant, resolveNcfParams, stageParams } from './params.js';
+import { type StageData, type StageResult, trainStage } from './trainer.js';
+import { latestItems, leaveOneOutValidation } from './validation.js';
+
+export { NCF_DEFAULTS, resolveNcfParams, type NcfParams, type NcfVariant } from './params.js';
+
+export class NcfModel implements TrainedModel {
+  readonly nUsers: number;
+  readonly nItems: number;
+  private disposed = false;
+
+  constructor(
+    readonly id: NcfVariant,
+    private readonly net: NcfNetwork,
+    readonly info: TrainInfo,
+  ) {
+    this.nUsers = net.nUsers;
+    this.nItems = net.nItems;
+  }
+
+  /**
+   * Logits of every item; a user outside [0, nUsers) is the mean user (NCF has no history input,
+   * so an unknown user's history does not change the scores).
+   */
+  async scoreBatch(users: Int32Array, histories: readonly Int32Array[]): Promise<Float32Array> {
+    this.assertLive();
+    if (histories.length !== users.length) throw new TastemakerError('INVALID_ARGUMENT', `scoreBatch: ${users.length} users but ${histories.length} histories`);
+    return scoreAll(this.net, users);
+  }
+
+  /** Logits of (users[b], items[b]) pairs, as the exported ranker graph computes them. */
+  scorePairs(users: Int32Array, items: Int32Array): Float32Array {
+    this.assertLive();
+    if (users.length !== items.length) throw new TastemakerError('INVALID_ARGUMENT', `scorePairs: ${users.length} users but ${items.length} items`);
+    for (const i of items) {
+      if (!(i >= 0 && i < this.nItems)) throw new TastemakerError('INVALID_ARGUMENT', `scorePairs: item ${i} is outside [0, ${this.nItems})`);
+    }
+    return scorePairs(this.net, users, items);
+  }
+
+  exportSpec(): RankerExport {
+    this.assertLive();
+    return ncfRankerExport(this.net);
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    disposeNetwork(this.net);
+  }
+
+  private assertLive(): void {
+    if (this.disposed) throw new TastemakerError('DISPOSED', `${this.id} model was disposed`);
+  }
+}
+
+interface StageSummary {
+  variant: NcfVariant;
+  result: StageResult;
+}
+
+/**
+ * NeuMF with pre-training: GMF and MLP trained alone, then their embeddings and tower copied into
+ * NeuMF, whose output layer is [α·h_GMF, (1 − α)·h_MLP] and bias the same mix (the paper's eq. 13).
+ */
+function combine(neumf: NcfNetwork, gmf: NcfNetwork, mlp: NcfNetwork, alpha: number): void {
+  if (!neumf.gmf || !neumf.mlp || !gmf.gmf || !mlp.mlp) throw new TastemakerError('INTERNAL', 'NeuMF pre-training needs both parts');
+  neumf.gmf.user.values.set(gmf.gmf.user.values);
+  neumf.gmf.item.values.set(gmf.gmf.item.values);
+  neumf.mlp.user.values.set(mlp.mlp.user.values);
+  neumf.mlp.item.values.set(mlp.mlp.item.values);
+  neumf.mlp.tower.layers.forEach((layer, k) => {
+    const src = mlp.mlp?.tower.layers[k];
+    if (!src) return;
+    layer.weight.assign(src.weight);
+    layer.bias.assign(src.bias);
+  });
+  const f = gmf.gmf.user.dim;
+  const m = mlp.mlp.tower.outputDim;
+  const h = neumf.out.values;
+  for (let j = 0; j < f; j++) h[j] = alpha * (gmf.out.values[j] as number);
+  for (let j = 0; j < m; j++) h[f + j] = (1 - alpha) * (mlp.out.values[j] as number);
+  h[f + m] = alpha * (gmf.out.values[f] as number) + (1 - alpha) * (mlp.out.values[m] as number);
+}
+
+async function fitNcf(variant: NcfVariant, train: TrainSet, options: FitOptions): Promise<TrainedModel> {
+  const p = resolveNcfParams(variant, options);
+  const backend = await initBackend(p.backend);
+  const log = options.log ?? (() => {});
+  const progress = options.progress ?? silentProgress;
+  const { dataset, csr } = train;
+  const nUsers = Math.max(dataset.users.size, csr.rows);
+  const nItems = Math.max(dataset.items.size, csr.cols);
+  const full = csr.rows === nUsers && csr.cols === nItems ? csr : { ...csr, rows: nUsers, cols: nItems, indptr: padIndptr(csr.indptr, nUsers) };
+  const rng = new Rng(p.seed);
+  let data: StageData = { train: full, exclude: full, validation: undefined };
+  if (p.validation) {
+    const preferred = p.validationHoldout === 'latest' ? latestItems(dataset.interactions, nUsers) : undefined;
+    const split = leaveOneOutValidation(full, p.validationNegatives, rng.fork(), preferred);
+    data = { train: split.train, exclude: full, validation: split.validation };
+  }
+  const stages: StageSummary[] = [];
+  const t0 = performance.now();
+  const run = async (net: NcfNetwork, stage: NcfParams, pretrained = false): Promise<void> => {
+    const result = await trainStage(net, data, stage, rng.fork(), {
+      label: net.variant === variant ? variant : `${variant}:${net.variant}`,
+      progress,
+      log,
+      learningRateFactor: pretrained ? p.finetuneLearningRateFactor : 1,
+      validateInitial: pretrained,
+    });
+    stages.push({ variant: net.variant, result });
+  };
+
+  const net = createNetwork(variant, nUsers, nItems, p, rng.fork());
+  try {
+    if (variant === 'neumf' && p.pretrain) {
+      const gmf = createNetwork('gmf', nUsers, nItems, p, rng.fork());
+      const mlp = createNetwork('mlp', nUsers, nItems, p, rng.fork());
+      try {
+        await run(gmf, stageParams(p, 'gmf'));
+        await run(mlp, stageParams(p, 'mlp'));
+        combine(net, gmf, mlp, p.alpha);
+      } finally {
+        disposeNetwork(gmf);
+        disposeNetwork(mlp);
+      }
+      await run(net, p, true);
+    } else {
+      await run(net, p);
+    }
+  } catch (e) {
+    disposeNetwork(net);
+    throw e;
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  const samples = stages.reduce((s, st) => s + st.result.samples, 0);
+  const trainSeconds = stages.reduce((s, st) => s + st.result.seconds, 0);
+  const last = stages[stages.length - 1]?.result;
+  const info: TrainInfo = {
+    backend: variant === 'gmf' ? 'typed-arrays' : backend.name,
+    epochs: last?.epochs.length ?? 0,
+    samplesPerSecond: samples / Math.max(trainSeconds, 1e-9),
+    params: {
+      ...p,
+      mlpLayers: p.mlpLayers.join('-'),
+      trainSeconds: Number(seconds.toFixed(3)),
+      stages: stages.map((s) => ({
+        variant: s.variant,
+        bestEpoch: s.result.bestEpoch,
+        epochs: s.result.epochs.map((e) => ({ ...e, loss: Number(e.loss.toFixed(5)), seconds: Number(e.seconds.toFixed(2)) })),
+      })),
+    },
+  };
+  return new NcfModel(variant, net, info);
+}
+
+/** A CSR with `rows` rows: users past the matrix's end have no positives. */
+function padIndptr(indptr: Int32Array, rows: number): Int32Array {
+  if (indptr.length === rows + 1) return indptr;
+  const out = new Int32Array(rows + 1).fill(indptr[indptr.length - 1] ?? 0);
+  out.set(indptr.subarray(0, Math.min(indptr.length, rows + 1)));
+  return out;
+}
+
+export const gmfModel: ModelFactory = {
+  id: 'gmf',
+  description: 'GMF (He et al. 2017): element-wise product of user and item embeddings, weighted; pointwise log loss with sampled negatives',
+  ranker: true,
+  fit: (train, options) => fitNcf('gmf', train, options),
+};
+
+export const mlpModel: ModelFactory = {
+  id: 'mlp',
+  description: 'NCF MLP (He et al. 2017): concatenated user and item embeddings through a ReLU tower (64-32-16-8); pointwise log loss',
+  ranker: true,
+  fit: (train, options) => fitNcf('mlp', train, options),
+};
+
+export const neumfModel: ModelFactory = {
+  id: 'neumf',
+  description: 'NeuMF (He et al. 2017): GMF and MLP fused in one output layer, optional GMF+MLP pre-training (--set pretrain=true); a ranker',
+  ranker: true,
+  fit: (train, options) => fitNcf('neumf', train, options),
+};
