@@ -84,6 +84,12 @@ describe('tastemaker CLI', () => {
     expect(proto.stderr).toContain('ncf-loo');
   });
 
+  it('refuses, before training, to write a bundle for a model that cannot be exported yet', async () => {
+    const res = await run(['train', '--data', csv, '--format', 'csv', '--model', 'drr-ave', '--out', path.join(dir, 'drr')]);
+    expect(res.code).toBe(2);
+    expect(res.stderr).toContain('drr-ave cannot be exported to a bundle yet');
+  });
+
   it('reports missing flags and malformed data as one clean line', async () => {
     const missing = await run(['train', '--format', 'csv', '--model', 'ease', '--out', path.join(dir, 'x')]);
     expect(missing.code).toBe(2);

@@ -231,6 +231,8 @@ export class DrrModel implements TrainedModel {
 function drrFactory(kind: StateModuleKind): ModelFactory {
   return {
     id: kind,
+    // The actor's ONNX export (state module + actor over an ordered history) is not written yet.
+    exportable: false,
     description: `DRR (Liu et al. 2018) actor–critic with the ${kind.slice(4).toUpperCase()} state module over pre-trained MF embeddings, trained in the offline rating environment.`,
     async fit(train: TrainSet, options: FitOptions): Promise<TrainedModel> {
       const p = drrParams(kind, options);
