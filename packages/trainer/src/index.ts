@@ -12,3 +12,6 @@ export { initBackend } from './engine/backend.js';
 export { Rng } from './engine/rng.js';
 export { syntheticDataset, type SyntheticOptions } from './synthetic/index.js';
 export { TRAINER_VERSION } from './version.js';
+export * from './kg/index.js';
+export * from './rl/index.js';
+export { simulate, SIMULATE_POLICIES, type SimulateOptions, type SimulateResult, type SimulatePolicyId } from './rl/simulate.js';
