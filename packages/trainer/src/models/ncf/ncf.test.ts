@@ -8,6 +8,7 @@ import { rankerParity, rankerProbePairs } from '../../export/ranker-parity.js';
 import { syntheticDataset } from '../../synthetic/index.js';
 import type { FitOptions, TrainSet } from '../types.js';
 import { type NcfModel, gmfModel, mlpModel, neumfModel } from './index.js';
+import { resolveNcfParams, stageParams } from './params.js';
 import { leaveOneOutValidation, validationMetrics } from './validation.js';
 
 /** Per user, the last interaction is held out (the rest trains), as in ncf-loo. */
@@ -128,6 +129,8 @@ describe('NCF family', () => {
     const m = (await neumfModel.fit(train, { ...FAST, epochs: 2, extra: { ...FAST.extra, pretrain: true } })) as NcfModel;
     const stages = m.info.params.stages as { variant: string }[];
     expect(stages.map((s) => s.variant)).toEqual(['gmf', 'mlp', 'neumf']);
+    // α defaults to "auto": one of the grid's values, chosen on validation, is what was used
+    expect([0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8]).toContain(m.info.params.alpha);
     m.dispose();
     expect(tf.memory().numTensors).toBe(before);
   });
@@ -143,6 +146,7 @@ describe('NCF family', () => {
     await expect(neumfModel.fit(train, { ...FAST, extra: { mlpLayers: '15-8' } })).rejects.toThrow(/mlpLayers must start with an even width/);
     await expect(neumfModel.fit(train, { ...FAST, extra: { negatives: 0 } })).rejects.toMatchObject({ code: 'INVALID_CONFIG' });
     await expect(gmfModel.fit(train, { ...FAST, extra: { pretrain: 'maybe' } })).rejects.toThrow(/pretrain must be true or false/);
+    await expect(neumfModel.fit(train, { ...FAST, extra: { pretrain: true, alpha: 'high' } })).rejects.toThrow(/alpha must be "auto" or a number in \[0, 1\]/);
     await expect(gmfModel.fit(train, { ...FAST, extra: { validationHoldout: 'first' } })).rejects.toThrow(/validationHoldout must be one of "random", "latest"/);
   });
 });
@@ -169,5 +173,15 @@ describe('leave-one-out validation', () => {
     // The positive ahead of every negative is a hit at rank 1; ties count against it.
     const scores = Float32Array.from([9, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0]);
     expect(validationMetrics(validation, scores)).toEqual({ hr: 1, ndcg: 0.5 * (1 + 1 / Math.log2(7)) });
+  });
+});
+
+describe('NeuMF pre-training stages', () => {
+  it('give the GMF stage its own negatives ratio when gmfStageNegatives is set', () => {
+    const p = resolveNcfParams('neumf', { seed: 1, extra: { pretrain: true, negatives: 4, gmfStageNegatives: 8 } });
+    expect(stageParams(p, 'gmf')).toMatchObject({ variant: 'gmf', negatives: 8, pretrain: false });
+    expect(stageParams(p, 'mlp')).toMatchObject({ variant: 'mlp', negatives: 4 });
+    expect(stageParams(resolveNcfParams('neumf', { seed: 1, extra: { negatives: 3 } }), 'gmf').negatives).toBe(3);
+    expect(() => resolveNcfParams('neumf', { seed: 1, extra: { gmfStageNegatives: -1 } })).toThrow(/gmfStageNegatives must be >= 0/);
   });
 });
