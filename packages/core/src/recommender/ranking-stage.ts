@@ -2,8 +2,9 @@ import type { LoadedBundle } from '../bundle/load-bundle.js';
 import { ITEM_INDEX_INPUT, USER_INDEX_INPUT, type TensorSpec } from '../bundle/manifest.js';
 import { BundleError, TastemakerError } from '../errors/index.js';
 import { checkGraphSignature } from '../inference/graph-signature.js';
-import type { GraphSession, InferenceBackend, TensorData } from '../inference/types.js';
+import type { GraphSession, InferenceBackend } from '../inference/types.js';
 import type { SearchHit } from '../retrieval/types.js';
+import { intTensor, openBundleGraph } from './bundle-session.js';
 
 /**
  * The second stage of a two-stage bundle (manifest `ranker` section): retrieval (the bundle's user
@@ -32,16 +33,7 @@ export async function openRankingStage(bundle: LoadedBundle, backend: InferenceB
   const section = bundle.manifest.ranker;
   if (ranker === undefined || section === undefined) return undefined;
   const { spec } = ranker;
-  const bytes = bundle.files.get(spec.file);
-  if (bytes === undefined) throw new BundleError('BUNDLE_INVALID', `${spec.file}: ranker graph file was not loaded`, { file: spec.file });
-  let session: GraphSession;
-  try {
-    session = await backend.createSession(bytes, ranker.name);
-  } catch (cause) {
-    if (cause instanceof TastemakerError) throw cause;
-    const reason = cause instanceof Error ? cause.message : String(cause);
-    throw new BundleError('BUNDLE_INVALID', `${spec.file}: ${backend.name} could not load the ranker graph: ${reason}`, { file: spec.file }, { cause });
-  }
+  const session = await openBundleGraph(bundle, backend, spec.file, ranker.name, 'ranker graph');
   try {
     checkGraphSignature(spec, session);
   } catch (error) {
@@ -88,8 +80,8 @@ class OnnxRankingStage implements RankingStage {
       }
     });
     const result = await session.run({
-      [USER_INDEX_INPUT]: intTensor(this.userInput.dtype, users),
-      [ITEM_INDEX_INPUT]: intTensor(this.itemInput.dtype, items),
+      [USER_INDEX_INPUT]: intTensor(this.userInput.dtype, users, [total]),
+      [ITEM_INDEX_INPUT]: intTensor(this.itemInput.dtype, items, [total]),
     });
     const tensor = result[this.output];
     if (tensor === undefined || tensor.dtype !== 'float32' || tensor.data.length !== total) {
@@ -119,9 +111,4 @@ class OnnxRankingStage implements RankingStage {
     this.session = undefined;
     await session?.dispose();
   }
-}
-
-function intTensor(dtype: TensorSpec['dtype'], values: number[]): TensorData {
-  if (dtype === 'int32') return { dtype: 'int32', data: Int32Array.from(values), dims: [values.length] };
-  return { dtype: 'int64', data: BigInt64Array.from(values, (v) => BigInt(v)), dims: [values.length] };
 }

@@ -7,6 +7,7 @@ import type { GraphSession, InferenceBackend, TensorData } from '../inference/ty
 import { ExactIndex } from '../retrieval/exact-index.js';
 import { topK } from '../retrieval/top-k.js';
 import type { SearchHit, VectorIndex } from '../retrieval/types.js';
+import { intTensor, openBundleGraph } from './bundle-session.js';
 import { openRankingStage, type RankingStage } from './ranking-stage.js';
 
 export interface RecommendRequest {
@@ -86,17 +87,7 @@ export async function createRecommenderFromSource(options: RecommenderFromSource
 /** Serves an already verified bundle: opens its user graph, checks its signature, builds the index. */
 export async function createRecommenderFromBundle(bundle: LoadedBundle, options: RecommenderOptions): Promise<Recommender> {
   const { spec, name: graphName } = bundle.userGraph;
-  const bytes = bundle.files.get(spec.file);
-  if (bytes === undefined) throw new BundleError('BUNDLE_INVALID', `${spec.file}: graph file was not loaded`, { file: spec.file });
-
-  let session: GraphSession;
-  try {
-    session = await options.backend.createSession(bytes, graphName);
-  } catch (cause) {
-    if (cause instanceof TastemakerError) throw cause;
-    const reason = cause instanceof Error ? cause.message : String(cause);
-    throw new BundleError('BUNDLE_INVALID', `${spec.file}: ${options.backend.name} could not load the graph: ${reason}`, { file: spec.file }, { cause });
-  }
+  const session = await openBundleGraph(bundle, options.backend, spec.file, graphName, 'graph');
 
   let index: VectorIndex | undefined;
   let ranker: RankingStage | undefined;
@@ -369,9 +360,4 @@ function checkIdArray(value: unknown, field: string, where: string): void {
   if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) {
     throw new TastemakerError('INVALID_ARGUMENT', `${field} must be an array of item id strings${where}`, { field });
   }
-}
-
-function intTensor(dtype: TensorSpec['dtype'], values: number[], dims: number[]): TensorData {
-  if (dtype === 'int32') return { dtype: 'int32', data: Int32Array.from(values), dims };
-  return { dtype: 'int64', data: BigInt64Array.from(values, (v) => BigInt(v)), dims };
 }
