@@ -2,28 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { main } from '../packages/trainer/src/cli/index.js';
-
-/** Runs the CLI in-process and captures what it writes. */
-async function run(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stdout += String(chunk);
-    return true;
-  });
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stderr += String(chunk);
-    return true;
-  });
-  try {
-    const code = await main(argv);
-    return { code, stdout, stderr };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
-}
+import { runCli } from './run-cli.js';
 
 let dir: string;
 let csv: string;
@@ -50,7 +29,7 @@ afterEach(() => {
 
 describe('tastemaker CLI', () => {
   it('evaluate --json prints one JSON object as the last line of stdout', async () => {
-    const res = await run(['evaluate', '--data', csv, '--format', 'csv', '--user-col', 'user', '--item-col', 'item', '--model', 'ease', '--protocol', 'ratio-75', '--seed', '42', '--json', '--quiet']);
+    const res = await runCli(['evaluate', '--data', csv, '--format', 'csv', '--user-col', 'user', '--item-col', 'item', '--model', 'ease', '--protocol', 'ratio-75', '--seed', '42', '--json', '--quiet']);
     expect(res.code).toBe(0);
     const last = res.stdout.trim().split('\n').at(-1)!;
     const result = JSON.parse(last) as { model: string; protocol: string; backend: string; metrics: Record<string, number>; trainSeconds: number };
@@ -65,9 +44,9 @@ describe('tastemaker CLI', () => {
 
   it('train writes a bundle that recommend serves, in-group items first', async () => {
     const out = path.join(dir, 'bundle');
-    const trained = await run(['train', '--data', csv, '--format', 'csv', '--user-col', 'user', '--item-col', 'item', '--model', 'item-knn', '--out', out, '--quiet']);
+    const trained = await runCli(['train', '--data', csv, '--format', 'csv', '--user-col', 'user', '--item-col', 'item', '--model', 'item-knn', '--out', out, '--quiet']);
     expect(trained.code).toBe(0);
-    const rec = await run(['recommend', '--bundle', out, '--user', 'u0', '--k', '3', '--json']);
+    const rec = await runCli(['recommend', '--bundle', out, '--user', 'u0', '--k', '3', '--json']);
     expect(rec.code).toBe(0);
     const res = JSON.parse(rec.stdout.trim()) as { items: { itemId: string; score: number }[] };
     expect(res.items).toHaveLength(3);
@@ -75,35 +54,35 @@ describe('tastemaker CLI', () => {
   });
 
   it('rejects unknown models and protocols listing the valid ones, with exit code 2', async () => {
-    const bad = await run(['evaluate', '--data', csv, '--format', 'csv', '--model', 'nope', '--protocol', 'ratio-75']);
+    const bad = await runCli(['evaluate', '--data', csv, '--format', 'csv', '--model', 'nope', '--protocol', 'ratio-75']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('Unknown model "nope"');
     expect(bad.stderr).toContain('two-tower');
-    const proto = await run(['evaluate', '--data', csv, '--format', 'csv', '--model', 'ease', '--protocol', 'nope']);
+    const proto = await runCli(['evaluate', '--data', csv, '--format', 'csv', '--model', 'ease', '--protocol', 'nope']);
     expect(proto.code).toBe(2);
     expect(proto.stderr).toContain('ncf-loo');
   });
 
   it('refuses, before training, to write a bundle for a model that cannot be exported yet', async () => {
-    const res = await run(['train', '--data', csv, '--format', 'csv', '--model', 'drr-ave', '--out', path.join(dir, 'drr')]);
+    const res = await runCli(['train', '--data', csv, '--format', 'csv', '--model', 'reinforce', '--out', path.join(dir, 'reinforce')]);
     expect(res.code).toBe(2);
-    expect(res.stderr).toContain('drr-ave cannot be exported to a bundle yet');
+    expect(res.stderr).toContain('reinforce cannot be exported to a bundle yet');
   });
 
   it('reports missing flags and malformed data as one clean line', async () => {
-    const missing = await run(['train', '--format', 'csv', '--model', 'ease', '--out', path.join(dir, 'x')]);
+    const missing = await runCli(['train', '--format', 'csv', '--model', 'ease', '--out', path.join(dir, 'x')]);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toBe('tastemaker: Missing required flag --data.\n');
     const broken = path.join(dir, 'broken.csv');
     await writeFile(broken, 'user,item,plays\nu1,i1,3\nu2,i2,notanumber\n');
-    const bad = await run(['train', '--data', broken, '--format', 'csv', '--user-col', 'user', '--item-col', 'item', '--value-col', 'plays', '--model', 'ease', '--out', path.join(dir, 'y')]);
+    const bad = await runCli(['train', '--data', broken, '--format', 'csv', '--user-col', 'user', '--item-col', 'item', '--value-col', 'plays', '--model', 'ease', '--out', path.join(dir, 'y')]);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/broken\.csv.*line 3/);
     expect(bad.stderr.split('\n').filter(Boolean)).toHaveLength(1);
   });
 
   it('rejects a recommend without --user or --history', async () => {
-    const res = await run(['recommend', '--bundle', path.join(dir, 'bundle')]);
+    const res = await runCli(['recommend', '--bundle', path.join(dir, 'bundle')]);
     expect(res.code).toBe(2);
     expect(res.stderr).toContain('--user');
   });

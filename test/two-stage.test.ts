@@ -6,22 +6,9 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { createRecommender } from '@tastemaker/core';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createNodeApp, silentLogger } from '../packages/server/src/node.js';
-import { main } from '../packages/trainer/src/cli/index.js';
-
-async function run(argv: string[]): Promise<{ code: number; stderr: string }> {
-  let stderr = '';
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stderr += String(chunk);
-    return true;
-  });
-  try {
-    return { code: await main(argv), stderr };
-  } finally {
-    err.mockRestore();
-  }
-}
+import { runCli } from './run-cli.js';
 
 let dir: string;
 let csv: string;
@@ -47,18 +34,18 @@ const data = () => ['--data', csv, '--format', 'csv', '--user-col', 'user', '--i
 
 describe('two-stage bundles from the CLI', () => {
   it('refuses a ranker without a retrieval stage, and a retrieval stage behind a non-ranker, before training', async () => {
-    const alone = await run(['train', ...data(), '--model', 'neumf', '--out', path.join(dir, 'x'), ...FAST]);
+    const alone = await runCli(['train', ...data(), '--model', 'neumf', '--out', path.join(dir, 'x'), ...FAST]);
     expect(alone.code).toBe(2);
     expect(alone.stderr).toMatch(/neumf is a ranker .* --retrieval two-tower\|item-knn\|popularity/);
-    const wrong = await run(['train', ...data(), '--model', 'ease', '--retrieval', 'popularity', '--out', path.join(dir, 'y'), ...FAST]);
+    const wrong = await runCli(['train', ...data(), '--model', 'ease', '--retrieval', 'popularity', '--out', path.join(dir, 'y'), ...FAST]);
     expect(wrong.code).toBe(2);
-    const unknown = await run(['train', ...data(), '--model', 'neumf', '--retrieval', 'hnsw', '--out', path.join(dir, 'z'), ...FAST]);
+    const unknown = await runCli(['train', ...data(), '--model', 'neumf', '--retrieval', 'hnsw', '--out', path.join(dir, 'z'), ...FAST]);
     expect(unknown.stderr).toMatch(/Unknown retrieval "hnsw"\. Valid: two-tower, item-knn, popularity/);
   });
 
   it.each(['item-knn', 'popularity'])('trains neumf behind %s and the server serves the bundle unchanged', async (retrieval) => {
     const out = path.join(dir, `neumf-${retrieval}`);
-    const trained = await run(['train', ...data(), '--model', 'neumf', '--retrieval', retrieval, '--candidates', '8', '--out', out, ...FAST]);
+    const trained = await runCli(['train', ...data(), '--model', 'neumf', '--retrieval', retrieval, '--candidates', '8', '--out', out, ...FAST]);
     expect(trained.code).toBe(0);
     const manifest = JSON.parse(await readFile(path.join(out, 'manifest.json'), 'utf8')) as {
       model: { kind: string };

@@ -23,6 +23,7 @@ export type {
   ClientStats,
   EventType,
   FetchLike,
+  ItemExplanation,
   ObserveOptions,
   RecommendedItem,
   RecommendRequest,

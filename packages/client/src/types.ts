@@ -50,6 +50,19 @@ export interface RecommendedItem {
   score: number;
   propensity: number;
   position: number;
+  /** Why: a knowledge-graph path from the user's history, when the model has a knowledge graph. */
+  explanation?: ItemExplanation;
+}
+
+export interface ItemExplanation {
+  /** e.g. "same genre (Drama) as Heat (1995)" */
+  text: string;
+  /** relation of the recommended item to the shared entity, e.g. "genre" */
+  relation: string;
+  /** the shared entity, e.g. "Drama" */
+  entity: string;
+  /** id of the history item at the other end of the path */
+  viaItem: string;
 }
 
 export interface RecommendResponse {

@@ -8,5 +8,7 @@ export * from './bundle/index.js';
 export * from './inference/index.js';
 export * from './retrieval/index.js';
 export * from './recommender/index.js';
+export * from './kg/index.js';
+export * from './rl/index.js';
 export * from './store/index.js';
 export * from './policies/index.js';

@@ -9,17 +9,21 @@ import { basename, join, resolve } from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import {
+  createDrrPolicy,
   createPolicy,
   createRecommender,
   directorySource,
   loadBundle,
   SqliteStore,
   type BundleSource,
+  type DrrPolicyOptions,
+  type LoadedBundle,
   type IndexChoice,
   type LinUcbOptions,
   type NodeDevice,
   type Policy,
   type PolicyConfig,
+  type RecommenderKgOptions,
   type RewardMapConfig,
   type SqliteStoreOptions,
 } from '@tastemaker/core';
@@ -34,7 +38,11 @@ import { fromRecommender, type RecommendationSource } from './recommendation-sou
 export * from './index.js';
 
 /** A policy config as the server takes it: LinUCB's dim defaults to the bundle's embedding size. */
-export type ServerPolicyConfig = Exclude<PolicyConfig, { kind: 'linucb' }> | ({ kind: 'linucb' } & Omit<LinUcbOptions, 'dim'> & { dim?: number });
+export type ServerPolicyConfig =
+  | Exclude<PolicyConfig, { kind: 'linucb' } | { kind: 'drr' }>
+  | ({ kind: 'linucb' } & Omit<LinUcbOptions, 'dim'> & { dim?: number })
+  /** serves the bundle's rl section (DRR actor, updated online); the bundle must have one */
+  | ({ kind: 'drr' } & DrrPolicyOptions);
 
 /** Every policy kind side by side, so a request (or an A/B split) can pick any; Thompson serves by default. */
 export const DEFAULT_POLICIES: Readonly<Record<string, ServerPolicyConfig>> = {
@@ -59,7 +67,7 @@ export interface NodeAppOptions {
   keys?: ApiKeys;
   /** Where keys are read from when `keys` leaves them out. Default process.env. */
   env?: Record<string, string | undefined>;
-  /** Policies by name. Default DEFAULT_POLICIES. */
+  /** Policies by name. Default DEFAULT_POLICIES, plus `drr` ({ kind: 'drr' }) when the bundle has an rl section. */
   policies?: Record<string, ServerPolicyConfig>;
   /** Default "thompson" when configured, else the first policy. */
   defaultPolicy?: string;
@@ -68,6 +76,8 @@ export interface NodeAppOptions {
   device?: NodeDevice;
   /** Item index for createRecommender. Default "auto". */
   index?: IndexChoice;
+  /** Bundles with a knowledge graph: explanations (on by default) and KG candidates (off by default). */
+  kg?: RecommenderKgOptions;
   /**
    * onnxruntime intra-op threads per model session. Default 1 (core's SERVING_INTRA_OP_THREADS):
    * each request runs a tiny graph, concurrency comes from requests, and a second thread only
@@ -81,6 +91,8 @@ export interface NodeAppOptions {
   processMetrics?: boolean;
   /** Per-user candidate cache (createApp's candidateCache). Default { maxUsers: 10000 }; false turns it off. */
   candidateCache?: CandidateCacheOptions | false;
+  /** Candidates an exploring policy chooses k from (createApp's candidatePool). Default 50. */
+  candidatePool?: number;
 }
 
 export interface NodeApp {
@@ -102,13 +114,14 @@ export async function createNodeApp(options: NodeAppOptions): Promise<NodeApp> {
     secret: options.keys?.secret ?? (env.TASTEMAKER_SECRET_KEY || undefined),
     publishable: options.keys?.publishable ?? (env.TASTEMAKER_PUBLISHABLE_KEY || undefined),
   };
-  const load = (dir: string) => loadModel(dir, options);
+  const load = async (dir: string) => (await loadModel(dir, options)).source;
   const bundleDir = resolve(options.bundle);
-  const source = await load(bundleDir);
+  const { source, bundle } = await loadModel(bundleDir, options);
   let store: SqliteStore | undefined;
   try {
     store = new SqliteStore(options.db ?? 'tastemaker.db', options.sqlite);
-    const policies = buildPolicies(options.policies ?? DEFAULT_POLICIES, source.featureDim);
+    const configs = options.policies ?? (bundle.manifest.rl !== undefined ? { ...DEFAULT_POLICIES, drr: { kind: 'drr' } } : DEFAULT_POLICIES);
+    const policies = buildPolicies(configs, source.featureDim, bundle);
     const defaultPolicy = options.defaultPolicy ?? (policies.has('thompson') ? 'thompson' : undefined);
     const metrics = createTextMetrics(options.processMetrics === false ? {} : { extraText: processMetrics() });
     const app = createApp({
@@ -125,6 +138,7 @@ export async function createNodeApp(options: NodeAppOptions): Promise<NodeApp> {
       logger,
       metrics,
       ...(options.candidateCache !== undefined ? { candidateCache: options.candidateCache } : {}),
+      ...(options.candidatePool !== undefined ? { candidatePool: options.candidatePool } : {}),
     });
     const lifecycle = appLifecycle(app);
     // A store that cannot load state still serves /healthz and says why on /readyz.
@@ -198,10 +212,11 @@ function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || host.startsWith('127.');
 }
 
-function buildPolicies(configs: Record<string, ServerPolicyConfig>, featureDim: number): Map<string, Policy> {
+function buildPolicies(configs: Record<string, ServerPolicyConfig>, featureDim: number, bundle: LoadedBundle): Map<string, Policy> {
   const out = new Map<string, Policy>();
   for (const [name, config] of Object.entries(configs)) {
-    out.set(name, createPolicy(config.kind === 'linucb' ? { ...config, dim: config.dim ?? featureDim } : (config as PolicyConfig)));
+    if (config.kind === 'drr') out.set(name, createDrrPolicy(bundle, config));
+    else out.set(name, createPolicy(config.kind === 'linucb' ? { ...config, dim: config.dim ?? featureDim } : (config as PolicyConfig)));
   }
   return out;
 }
@@ -222,7 +237,7 @@ function cachingSource(inner: BundleSource): BundleSource {
   };
 }
 
-async function loadModel(dir: string, options: NodeAppOptions): Promise<RecommendationSource> {
+async function loadModel(dir: string, options: NodeAppOptions): Promise<{ source: RecommendationSource; bundle: LoadedBundle }> {
   const source = cachingSource(directorySource(dir));
   // The Recommender does not expose its item ids or vectors; the server needs both (events on unknown
   // items, LinUCB features). Same bytes, so the Float32Array views share memory.
@@ -231,9 +246,10 @@ async function loadModel(dir: string, options: NodeAppOptions): Promise<Recommen
     bundle: source,
     device: options.device ?? 'auto',
     index: options.index ?? 'auto',
+    ...(options.kg !== undefined ? { kg: options.kg } : {}),
     ...(options.intraOpNumThreads !== undefined ? { intraOpNumThreads: options.intraOpNumThreads } : {}),
   });
-  return fromRecommender(recommender, bundle);
+  return { source: fromRecommender(recommender, bundle), bundle };
 }
 
 /** The starting bundle plus every sub-directory of modelsDir holding a manifest.json. */

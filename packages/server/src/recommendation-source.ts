@@ -12,6 +12,8 @@ export interface SourceRequest {
 export interface SourceItem {
   itemId: string;
   score: number;
+  /** a knowledge-graph path from the user's history (core fills it for bundles with a `kg` section) */
+  explanation?: { text: string; relation: string; entity: string; viaItem: string } | undefined;
 }
 
 /**

@@ -69,6 +69,16 @@ function checkJson(root: unknown): string | undefined {
   return undefined;
 }
 
+/** Why an item was recommended: a knowledge-graph path from an item in the user's history. */
+export const explanationSchema = z
+  .object({
+    text: z.string().meta({ description: 'Readable form, e.g. "same genre (Drama) as Heat (1995)".' }),
+    relation: z.string().meta({ description: 'Relation of the recommended item to the shared entity, e.g. "genre".' }),
+    entity: z.string().meta({ description: 'The shared entity, e.g. "Drama".' }),
+    viaItem: z.string().meta({ description: 'Id of the history item at the other end of the path.' }),
+  })
+  .meta({ description: 'Present when the model bundle has a knowledge graph and a path from the user’s history to this item exists.' });
+
 export const errorSchema = z.object({
   error: z.object({
     code: z.string().meta({ description: 'Stable machine-readable code, e.g. INVALID_ARGUMENT, UNAUTHENTICATED, NOT_FOUND' }),

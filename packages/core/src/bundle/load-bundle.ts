@@ -1,7 +1,9 @@
 import type { z } from 'zod';
 import { BundleError, TastemakerError } from '../errors/index.js';
+import { MAX_KG_FILE_BYTES, parseKgFile, type ItemKnowledgeGraph } from '../kg/item-graph.js';
 import {
   BUNDLE_FORMAT_VERSION,
+  HISTORY_INPUT,
   ITEM_INDEX_INPUT,
   MANIFEST_FILE,
   RANKER_OUTPUT,
@@ -32,6 +34,8 @@ export interface LoadedBundle {
   readonly userGraph: { readonly name: string; readonly spec: GraphSpec; readonly output: string };
   /** Two-stage bundles: the ranker graph that re-scores the top `candidates` of retrieval. */
   readonly rankerGraph: { readonly name: string; readonly spec: GraphSpec; readonly output: string; readonly candidates: number } | undefined;
+  /** Bundles with a `kg` section: the item ↔ entity graph, every index checked. */
+  readonly kg: ItemKnowledgeGraph | undefined;
 }
 
 /**
@@ -48,6 +52,7 @@ export async function loadBundle(source: BundleSource): Promise<LoadedBundle> {
   const userGraph = checkGraphs(manifest);
   const rankerGraph = checkRankerGraph(manifest, userGraph.name);
   checkReferencedFilesListed(manifest);
+  checkKgFileSize(manifest);
 
   const files = new Map<string, Uint8Array>();
   // Sequential on purpose: bundles can be large and reading everything at once doubles peak memory.
@@ -104,8 +109,13 @@ export async function loadBundle(source: BundleSource): Promise<LoadedBundle> {
   }
 
   const history = parseHistory(manifest, file(manifest.users.historyIndptr), file(manifest.users.historyIndices));
+  const kgSection = manifest.kg;
+  const kg =
+    kgSection === undefined
+      ? undefined
+      : parseKgFile(file(kgSection.file), kgSection.file, { items: manifest.items.count, relations: kgSection.relations, entities: kgSection.entities, edges: kgSection.edges });
 
-  return { manifest, manifestSha256, location, files, itemIds, userIds, itemEmbeddings, history, userGraph, rankerGraph };
+  return { manifest, manifestSha256, location, files, itemIds, userIds, itemEmbeddings, history, userGraph, rankerGraph, kg };
 }
 
 async function readFile(source: BundleSource, name: string, location: string): Promise<Uint8Array> {
@@ -219,11 +229,21 @@ function checkRankerGraph(manifest: Manifest, userGraphName: string): LoadedBund
   }
   const problems: string[] = [];
   const inputNames = spec.inputs.map((i) => i.name).sort();
-  if (inputNames.join(',') !== [ITEM_INDEX_INPUT, USER_INDEX_INPUT].sort().join(',')) {
-    problems.push(`inputs must be ${USER_INDEX_INPUT} and ${ITEM_INDEX_INPUT}, declared: ${inputNames.join(', ')}`);
+  // history rankers (kg-song) add `history` [batch, fixed length]
+  const withHistory = inputNames.includes(HISTORY_INPUT);
+  const expected = withHistory ? [HISTORY_INPUT, ITEM_INDEX_INPUT, USER_INDEX_INPUT] : [ITEM_INDEX_INPUT, USER_INDEX_INPUT];
+  if (inputNames.join(',') !== expected.sort().join(',')) {
+    problems.push(`inputs must be ${USER_INDEX_INPUT} and ${ITEM_INDEX_INPUT} (and optionally ${HISTORY_INPUT}), declared: ${inputNames.join(', ')}`);
   }
   for (const input of spec.inputs) {
     if (input.dtype !== 'int64' && input.dtype !== 'int32') problems.push(`input ${input.name} is ${input.dtype}, core feeds int64 or int32`);
+    if (input.name === HISTORY_INPUT) {
+      const length = input.shape[1];
+      if (input.shape.length !== 2) problems.push(`input ${input.name} has rank ${input.shape.length}, expected 2 ([batch, length])`);
+      else if (typeof input.shape[0] === 'number') problems.push(`input ${input.name} has a fixed batch size ${input.shape[0]}; it must be symbolic`);
+      else if (typeof length !== 'number' || !Number.isInteger(length) || length < 1) problems.push(`input ${input.name} must have a fixed length (shape [batch, n]), declared ${JSON.stringify(length)}`);
+      continue;
+    }
     if (input.shape.length !== 1) problems.push(`input ${input.name} has rank ${input.shape.length}, expected 1 ([batch])`);
     // Core puts every candidate of a request group into one run, so the batch size varies.
     else if (typeof input.shape[0] === 'number') problems.push(`input ${input.name} has a fixed batch size ${input.shape[0]}; it must be symbolic`);
@@ -252,6 +272,7 @@ function checkReferencedFilesListed(manifest: Manifest): void {
   ];
   for (const [key, spec] of Object.entries(manifest.graphs)) referenced.push([`graphs.${key}.file`, spec.file]);
   if (manifest.items.embeddings !== undefined) referenced.push(['items.embeddings', manifest.items.embeddings]);
+  if (manifest.kg !== undefined) referenced.push(['kg.file', manifest.kg.file]);
   for (const [field, name] of referenced) {
     if (!(name in manifest.files)) {
       throw new BundleError(
@@ -260,6 +281,19 @@ function checkReferencedFilesListed(manifest: Manifest): void {
         { file: name, field },
       );
     }
+  }
+}
+
+/** Refused from the manifest's declared size, before a hostile multi-gigabyte file is read. */
+function checkKgFileSize(manifest: Manifest): void {
+  const name = manifest.kg?.file;
+  const bytes = name === undefined ? undefined : manifest.files[name]?.bytes;
+  if (name !== undefined && bytes !== undefined && bytes > MAX_KG_FILE_BYTES) {
+    throw new BundleError('BUNDLE_INVALID', `${name}: declares ${bytes} bytes, more than the ${MAX_KG_FILE_BYTES} a knowledge graph file may hold`, {
+      file: name,
+      bytes,
+      limit: MAX_KG_FILE_BYTES,
+    });
   }
 }
 

@@ -12,6 +12,7 @@ import { z } from 'zod';
  *   history.indptr.u32      CSR row pointers of each known user's training history, little-endian uint32 [users+1]
  *   history.indices.u32     CSR item indices, little-endian uint32
  *   ranker.onnx             (two-stage bundles, `ranker` section) scores retrieved candidates
+ *   kg.json                 (`kg` section) item ↔ entity knowledge graph for KG candidates and explanations
  *
  * Graph input conventions shared by every exported user graph (so core stays model-agnostic):
  *   user_index  int64 [batch]            row in users.json; `users.count` (one past the last) means unknown user
@@ -55,6 +56,9 @@ export type Scoring = z.infer<typeof scoringSchema>;
  * The second stage of a two-stage bundle: `ranker.onnx` scores (user, candidate) pairs.
  *   inputs   user_index int64 [batch]   row in users.json; out of range = unknown user
  *            item_index int64 [batch]   row in items.json (out of range scores -Infinity)
+ *            history    int64 [batch, n]  optional (history rankers such as kg-song), n fixed:
+ *                       the user's n most recent item rows, oldest first (stored training history,
+ *                       then the request's own); out of range = padding, core pads at the end
  *   output   scores     float32 [batch]
  */
 export const RANKER_GRAPH = 'ranker';
@@ -78,6 +82,41 @@ export const rankerSectionSchema = z.object({
   backend: z.string().optional(),
 });
 export type RankerSection = z.infer<typeof rankerSectionSchema>;
+
+/**
+ * The item ↔ entity knowledge graph the model was trained with (`kg.json`, format in
+ * core/src/kg/item-graph.ts): relation and entity names and each item's (relation, entity) edges.
+ * The counts are checked against the file on load.
+ */
+export const kgSectionSchema = z.object({
+  file: z.string().min(1),
+  relations: z.number().int().nonnegative(),
+  entities: z.number().int().nonnegative(),
+  edges: z.number().int().nonnegative(),
+  /** where the graph came from: "dataset" (e.g. the Last.FM KG) or "item-metadata" (genres, tags, years) */
+  source: z.string().optional(),
+});
+export type KgSection = z.infer<typeof kgSectionSchema>;
+
+/**
+ * Bundles of RL policies (DRR): the model section's user graph is the actor with its state module
+ * (user_index + the last `stateSize` positive items → action, scored against items.f32), and
+ * `weights` holds the actor and critic (and user rows) in the DRR weights format
+ * (core/src/rl/drr-weights.ts) that core's online DDPG updates start from.
+ */
+export const rlSectionSchema = z.object({
+  /** model id, e.g. "drr-ave" */
+  kind: z.string().min(1),
+  algorithm: z.literal('ddpg').default('ddpg'),
+  /** key in `graphs` of the actor graph */
+  graph: z.string().min(1),
+  /** file with the actor/critic weights */
+  weights: z.string().min(1),
+  /** items in a state: the last N positive items, oldest first */
+  stateSize: z.number().int().positive(),
+  params: z.record(z.string(), z.unknown()).default({}),
+});
+export type RlSection = z.infer<typeof rlSectionSchema>;
 
 export const manifestSchema = z.object({
   format: z.literal(BUNDLE_FORMAT),
@@ -112,6 +151,10 @@ export const manifestSchema = z.object({
   backend: z.string().optional(),
   /** two-stage bundles only: the ranking stage behind the model's retrieval */
   ranker: rankerSectionSchema.optional(),
+  /** bundles trained with a knowledge graph: its item ↔ entity edges, for KG candidates and explanations */
+  kg: kgSectionSchema.optional(),
+  /** RL bundles only: the actor/critic weights served and updated online by core's DRR policy */
+  rl: rlSectionSchema.optional(),
   files: z.record(z.string(), fileEntrySchema),
 });
 export type Manifest = z.infer<typeof manifestSchema>;

@@ -75,6 +75,15 @@ describe('the ranker section of a two-stage bundle', () => {
       }),
     );
     expect(fixedBatch.message).toMatch(/fixed batch size 1; it must be symbolic/);
+
+    // a history ranker's third input must have a fixed length
+    const freeLength = await refusal(
+      await edited((m) => {
+        const g = m.graphs.ranker;
+        if (g) g.inputs = [...g.inputs, { name: 'history', dtype: 'int64', shape: ['batch', 'length'] }];
+      }),
+    );
+    expect(freeLength.message).toMatch(/input history must have a fixed length \(shape \[batch, n\]\), declared "length"/);
   });
 
   it('verifies the ranker file like every other file', async () => {

@@ -1,4 +1,5 @@
 import { invalidConfig } from '../errors/index.js';
+import { DrrPolicy, type DrrModelData, type DrrPolicyOptions } from '../rl/drr-policy.js';
 import { GreedyPolicy, RandomPolicy } from './baseline-policies.js';
 import { EpsilonGreedyPolicy, type EpsilonGreedyOptions } from './epsilon-greedy.js';
 import { LinUcbPolicy, type LinUcbOptions } from './linucb.js';
@@ -11,7 +12,8 @@ export type PolicyConfig =
   | { kind: 'random'; rng?: Rng }
   | ({ kind: 'epsilon-greedy' } & EpsilonGreedyOptions)
   | ({ kind: 'thompson' } & ThompsonSamplingOptions)
-  | ({ kind: 'linucb' } & LinUcbOptions);
+  | ({ kind: 'linucb' } & LinUcbOptions)
+  | ({ kind: 'drr'; model: DrrModelData } & DrrPolicyOptions);
 
 /** Builds a policy from a config; an unknown kind fails listing the valid ones. */
 export function createPolicy(config: PolicyConfig): Policy {
@@ -26,6 +28,8 @@ export function createPolicy(config: PolicyConfig): Policy {
       return new ThompsonSamplingPolicy(config);
     case 'linucb':
       return new LinUcbPolicy(config);
+    case 'drr':
+      return new DrrPolicy(config.model, config);
     default:
       throw invalidConfig('policy kind', (config as { kind?: unknown }).kind, POLICY_KINDS);
   }

@@ -1,7 +1,7 @@
 import type { PolicyStateEntry } from '../store/types.js';
 import { ItemCounts } from './counting-state.js';
 import { createRng, randomSeed, type Rng } from './rng.js';
-import { beats, checkNumber, ranked, standardisedScores, uniqueCandidates } from './slate.js';
+import { checkNumber, epsilonGreedySlate, standardisedScores, uniqueCandidates } from './slate.js';
 import type { Feedback, Policy, PolicyCandidate, PolicyCommonOptions, RankedItem, StateImport } from './types.js';
 
 export interface EpsilonGreedyOptions extends PolicyCommonOptions {
@@ -69,21 +69,6 @@ export class EpsilonGreedyPolicy implements Policy {
   private walk(cs: PolicyCandidate[], k: number, forced: readonly number[] | undefined): RankedItem[] {
     const z = standardisedScores(cs);
     const values = cs.map((c, i) => this.estimate(c.itemId) + this.scoreWeight * (z[i] as number));
-    const remaining = cs.map((_, i) => i);
-    const order: number[] = [];
-    const propensities: number[] = [];
-    const eps = this.epsilon;
-    for (let j = 0; j < Math.min(k, cs.length); j++) {
-      let best = remaining[0] as number;
-      for (const i of remaining) if (beats(values, cs, i, best)) best = i;
-      const m = remaining.length;
-      let pick: number;
-      if (forced !== undefined) pick = forced[j] as number;
-      else pick = this.rng.next() < eps ? (remaining[Math.floor(this.rng.next() * m)] as number) : best;
-      propensities.push(eps / m + (pick === best ? 1 - eps : 0));
-      order.push(pick);
-      remaining.splice(remaining.indexOf(pick), 1);
-    }
-    return ranked(cs, order, propensities);
+    return epsilonGreedySlate(values, cs, k, this.epsilon, this.rng, forced);
   }
 }

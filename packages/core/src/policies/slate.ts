@@ -54,6 +54,36 @@ export function beats(values: ArrayLike<number>, candidates: readonly PolicyCand
   return a < b;
 }
 
+/**
+ * ε-greedy over a slate: at each position the best remaining candidate by value (orderByValue's
+ * order), or with probability ε a uniformly random remaining one. Each propensity is exact:
+ * ε/m plus 1−ε for the greedy pick. `forced` replays a given order (propensities of a logged slate).
+ */
+export function epsilonGreedySlate(
+  values: ArrayLike<number>,
+  candidates: readonly PolicyCandidate[],
+  k: number,
+  epsilon: number,
+  rng: { next(): number },
+  forced?: readonly number[],
+): RankedItem[] {
+  const remaining = candidates.map((_, i) => i);
+  const order: number[] = [];
+  const propensities: number[] = [];
+  for (let j = 0; j < Math.min(k, candidates.length); j++) {
+    let best = remaining[0] as number;
+    for (const i of remaining) if (beats(values, candidates, i, best)) best = i;
+    const m = remaining.length;
+    let pick: number;
+    if (forced !== undefined) pick = forced[j] as number;
+    else pick = epsilon > 0 && rng.next() < epsilon ? (remaining[Math.floor(rng.next() * m)] as number) : best;
+    propensities.push(epsilon / m + (pick === best ? 1 - epsilon : 0));
+    order.push(pick);
+    remaining.splice(remaining.indexOf(pick), 1);
+  }
+  return ranked(candidates, order, propensities);
+}
+
 export function ranked(candidates: readonly PolicyCandidate[], order: readonly number[], propensities: readonly number[]): RankedItem[] {
   return order.map((i, position) => {
     const c = candidates[i] as PolicyCandidate;

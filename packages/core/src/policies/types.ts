@@ -1,6 +1,6 @@
 import type { PolicyStateEntry } from '../store/types.js';
 
-export const POLICY_KINDS = ['greedy', 'random', 'epsilon-greedy', 'thompson', 'linucb'] as const;
+export const POLICY_KINDS = ['greedy', 'random', 'epsilon-greedy', 'thompson', 'linucb', 'drr'] as const;
 export type PolicyKind = (typeof POLICY_KINDS)[number];
 
 /** An item the recommender proposes, with its model score and (for contextual policies) its features. */
@@ -64,6 +64,12 @@ export interface Policy {
   exportState(keys?: Iterable<string>): Map<string, PolicyStateEntry>;
   /** Replaces learned state with stored entries (as exportState wrote them). */
   importState(entries: Iterable<readonly [string, PolicyStateEntry]>): StateImport;
+  /**
+   * Policies that act on a state of their own (RL) build it here from the user and their recent
+   * history (oldest first); callers pass it to select as userFeatures and log it with the
+   * recommendation, so feedback brings it back to update.
+   */
+  stateFeatures?(request: { userId?: string | undefined; history: readonly string[] }): Float32Array | undefined;
 }
 
 /** Options every policy shares. */

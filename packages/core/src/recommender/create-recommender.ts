@@ -10,6 +10,7 @@ import type { InferenceBackend } from '../inference/types.js';
 import { ExactIndex } from '../retrieval/exact-index.js';
 import { AUTO_EXACT_FETCH_SHARE, HNSW_DEFAULTS, HnswIndex, loadHnswlib, type HnswOptions } from '../retrieval/hnsw-index.js';
 import type { VectorIndex } from '../retrieval/types.js';
+import type { RecommenderKgOptions } from '../kg/index.js';
 import { createRecommenderFromBundle, type Recommender } from './recommender.js';
 
 export const INDEX_CHOICES = ['auto', 'hnsw', 'exact'] as const;
@@ -47,6 +48,8 @@ export interface CreateRecommenderOptions {
    * machine. Ignored when `backend` is given.
    */
   intraOpNumThreads?: number;
+  /** Bundles with a knowledge graph: explanations (on by default) and KG candidates (off by default). */
+  kg?: RecommenderKgOptions;
 }
 
 /** Default intra-op threads for a serving recommender on onnxruntime-node; see CreateRecommenderOptions. */
@@ -77,6 +80,7 @@ export async function createRecommender(options: CreateRecommenderOptions): Prom
   return createRecommenderFromBundle(bundle, {
     backend,
     index: (b) => createIndex(b, indexChoice, options.hnsw ?? {}, cacheDir),
+    ...(options.kg !== undefined ? { kg: options.kg } : {}),
   });
 }
 

@@ -1,8 +1,8 @@
 import type { LoadedBundle } from '../bundle/load-bundle.js';
-import { ITEM_INDEX_INPUT, USER_INDEX_INPUT, type TensorSpec } from '../bundle/manifest.js';
+import { HISTORY_INPUT, ITEM_INDEX_INPUT, USER_INDEX_INPUT, type TensorSpec } from '../bundle/manifest.js';
 import { BundleError, TastemakerError } from '../errors/index.js';
 import { checkGraphSignature } from '../inference/graph-signature.js';
-import type { GraphSession, InferenceBackend } from '../inference/types.js';
+import type { GraphSession, InferenceBackend, TensorData } from '../inference/types.js';
 import type { SearchHit } from '../retrieval/types.js';
 import { intTensor, openBundleGraph } from './bundle-session.js';
 
@@ -21,9 +21,18 @@ export interface RankingStage {
   readonly provider: string;
   /**
    * Re-scores each request's candidates with the ranker and returns its best `ks[r]`, best first.
-   * `userRows[r]` is the request's user row (users.count = unknown).
+   * `userRows[r]` is the request's user row (users.count = unknown). `histories[r]` is the
+   * request's history (item rows, oldest first: stored training history then the request's own);
+   * a ranker with a `history` input (kg-song) reads its most recent `historyLength` items.
    */
-  rerank(userRows: readonly number[], candidates: readonly (readonly SearchHit[])[], ks: readonly number[]): Promise<SearchHit[][]>;
+  rerank(
+    userRows: readonly number[],
+    candidates: readonly (readonly SearchHit[])[],
+    ks: readonly number[],
+    histories?: readonly (readonly number[])[],
+  ): Promise<SearchHit[][]>;
+  /** the ranker graph's fixed history length, or undefined when it takes no history */
+  readonly historyLength: number | undefined;
   dispose(): Promise<void>;
 }
 
@@ -41,7 +50,18 @@ export async function openRankingStage(bundle: LoadedBundle, backend: InferenceB
     throw error;
   }
   const input = (name: string): TensorSpec => spec.inputs.find((i) => i.name === name) as TensorSpec; // presence checked by the loader
-  return new OnnxRankingStage(section.kind, ranker.candidates, spec.file, ranker.output, session, input(USER_INDEX_INPUT), input(ITEM_INDEX_INPUT));
+  const history = spec.inputs.find((i) => i.name === HISTORY_INPUT);
+  return new OnnxRankingStage(
+    section.kind,
+    ranker.candidates,
+    spec.file,
+    ranker.output,
+    session,
+    input(USER_INDEX_INPUT),
+    input(ITEM_INDEX_INPUT),
+    history,
+    bundle.manifest.items.count,
+  );
 }
 
 class OnnxRankingStage implements RankingStage {
@@ -55,15 +75,29 @@ class OnnxRankingStage implements RankingStage {
     session: GraphSession,
     private readonly userInput: TensorSpec,
     private readonly itemInput: TensorSpec,
+    /** present for history rankers; its length (shape[1]) is fixed, checked by the loader */
+    private readonly historyInput: TensorSpec | undefined = undefined,
+    /** items.count: the history padding value */
+    private readonly padRow = 0,
   ) {
     this.session = session;
+  }
+
+  get historyLength(): number | undefined {
+    const length = this.historyInput?.shape[1];
+    return typeof length === 'number' ? length : undefined;
   }
 
   get provider(): string {
     return this.session?.provider ?? 'none';
   }
 
-  async rerank(userRows: readonly number[], candidates: readonly (readonly SearchHit[])[], ks: readonly number[]): Promise<SearchHit[][]> {
+  async rerank(
+    userRows: readonly number[],
+    candidates: readonly (readonly SearchHit[])[],
+    ks: readonly number[],
+    histories?: readonly (readonly number[])[],
+  ): Promise<SearchHit[][]> {
     const session = this.session;
     if (session === undefined) throw new TastemakerError('DISPOSED', 'Recommender has been disposed');
     const total = candidates.reduce((n, c) => n + c.length, 0);
@@ -79,10 +113,27 @@ class OnnxRankingStage implements RankingStage {
         at++;
       }
     });
-    const result = await session.run({
+    const feeds: Record<string, TensorData> = {
       [USER_INDEX_INPUT]: intTensor(this.userInput.dtype, users, [total]),
       [ITEM_INDEX_INPUT]: intTensor(this.itemInput.dtype, items, [total]),
-    });
+    };
+    const length = this.historyLength;
+    if (this.historyInput !== undefined && length !== undefined) {
+      // Every pair of a request carries the request's most recent `length` items, oldest first,
+      // padded at the end with items.count (any out-of-range row is padding by contract).
+      const pad = this.padRow;
+      const values: number[] = new Array<number>(total * length);
+      at = 0;
+      candidates.forEach((hits, r) => {
+        const h = histories?.[r] ?? [];
+        const recent = h.length > length ? h.slice(h.length - length) : h;
+        for (let j = 0; j < hits.length; j++) {
+          for (let t = 0; t < length; t++) values[at++] = t < recent.length ? (recent[t] as number) : pad;
+        }
+      });
+      feeds[HISTORY_INPUT] = intTensor(this.historyInput.dtype, values, [total, length]);
+    }
+    const result = await session.run(feeds);
     const tensor = result[this.output];
     if (tensor === undefined || tensor.dtype !== 'float32' || tensor.data.length !== total) {
       const got = tensor === undefined ? 'nothing' : `${tensor.dtype} [${tensor.dims.join(', ')}]`;

@@ -3,6 +3,7 @@ import { HISTORY_INPUT, USER_INDEX_INPUT, type GraphSpec, type Manifest, type Te
 import type { BundleSource } from '../bundle/source.js';
 import { BundleError, TastemakerError } from '../errors/index.js';
 import { checkGraphSignature } from '../inference/graph-signature.js';
+import { KgStage, type KgExplanation, type RecommenderKgOptions } from '../kg/index.js';
 import type { GraphSession, InferenceBackend, TensorData } from '../inference/types.js';
 import { ExactIndex } from '../retrieval/exact-index.js';
 import { topK } from '../retrieval/top-k.js';
@@ -30,6 +31,8 @@ export interface RecommendRequest {
 export interface ScoredItem {
   itemId: string;
   score: number;
+  /** bundles with a knowledge graph: the best KG path from the user's history to this item, if any */
+  explanation?: KgExplanation;
 }
 
 export interface Recommendation {
@@ -53,6 +56,8 @@ export interface RecommenderInfo {
   index: { kind: string; size: number } | undefined;
   /** two-stage bundles: the ranker behind retrieval */
   ranker?: { kind: string; candidates: number; provider: string };
+  /** bundles with a `kg` section */
+  kg?: { relations: number; entities: number; edges: number; candidates: boolean; explanations: boolean };
   inference: { runtime: string; device: string; provider: string };
 }
 
@@ -72,6 +77,8 @@ export interface RecommenderOptions {
   backend: InferenceBackend;
   /** An index or a factory for one; exact search over items.f32 by default. */
   index?: VectorIndex | IndexFactory;
+  /** What to do with the bundle's knowledge graph, when it has one: explanations (on by default), KG candidates (off). */
+  kg?: RecommenderKgOptions;
 }
 
 export interface RecommenderFromSourceOptions extends RecommenderOptions {
@@ -87,6 +94,8 @@ export async function createRecommenderFromSource(options: RecommenderFromSource
 /** Serves an already verified bundle: opens its user graph, checks its signature, builds the index. */
 export async function createRecommenderFromBundle(bundle: LoadedBundle, options: RecommenderOptions): Promise<Recommender> {
   const { spec, name: graphName } = bundle.userGraph;
+  // Before any session opens: a bad kg option is a configuration mistake, not a resource leak.
+  const kg = KgStage.open(bundle, options.kg);
   const session = await openBundleGraph(bundle, options.backend, spec.file, graphName, 'graph');
 
   let index: VectorIndex | undefined;
@@ -101,7 +110,7 @@ export async function createRecommenderFromBundle(bundle: LoadedBundle, options:
     await session.dispose();
     throw error;
   }
-  return new BundleRecommender(bundle, options.backend, session, index, ranker);
+  return new BundleRecommender(bundle, options.backend, session, index, ranker, kg);
 }
 
 async function buildIndex(bundle: LoadedBundle, index: RecommenderOptions['index']): Promise<VectorIndex> {
@@ -127,6 +136,8 @@ async function buildIndex(bundle: LoadedBundle, index: RecommenderOptions['index
 
 interface PreparedRequest {
   userRow: number;
+  /** Every history item row (training + given), oldest first: where KG paths start. */
+  seen: number[];
   /** Item rows fed to the graph: the most recent `maxHistory`. */
   fed: number[];
   excluded: Set<number>;
@@ -152,6 +163,7 @@ class BundleRecommender implements Recommender {
     private session: GraphSession | undefined,
     private index: VectorIndex | undefined,
     private ranker: RankingStage | undefined = undefined,
+    private readonly kg: KgStage | undefined = undefined,
   ) {
     this.userRowById = new Map(bundle.userIds.map((id, row) => [id, row]));
     this.itemRowById = new Map(bundle.itemIds.map((id, row) => [id, row]));
@@ -193,11 +205,27 @@ class BundleRecommender implements Recommender {
       // Two-stage bundles: retrieval fetches the ranker's candidates, one ranker run re-scores the group.
       const ranker = this.ranker;
       let hitLists = group.map((p, i) => this.rank(rows, i, ranker ? { ...p, k: Math.max(p.k, ranker.candidates) } : p));
-      if (ranker) hitLists = await ranker.rerank(group.map((p) => p.userRow), hitLists, group.map((p) => p.k));
-      group.forEach((_p, i) => {
+      // KG candidates join the pool scored by the model; the ranker (if any) then scores the whole pool.
+      const kg = this.kg?.candidatesOn ? this.kg : undefined;
+      const kgScores = kg ? group.map((p) => kg.candidates(p.seen, p.excluded)) : undefined;
+      if (kg && kgScores) hitLists = hitLists.map((hits, i) => kg.union(hits, kgScores[i] as Map<number, number>, (row) => this.modelScore(rows, i, row)));
+      if (ranker) {
+        hitLists = await ranker.rerank(
+          group.map((p) => p.userRow),
+          hitLists,
+          kg ? hitLists.map((h) => h.length) : group.map((p) => p.k),
+          group.map((p) => p.seen),
+        );
+      }
+      if (kg && kgScores) hitLists = hitLists.map((hits, i) => kg.blend(hits, kgScores[i] as Map<number, number>).slice(0, group[i]?.k));
+      group.forEach((p, i) => {
         const hits = hitLists[i] ?? [];
+        const explanations = this.kg?.explanationsOn ? this.kg.explanations(p.seen, hits.map((h) => h.row)) : undefined;
         out.push({
-          items: hits.map((h) => ({ itemId: this.bundle.itemIds[h.row] as string, score: h.score })),
+          items: hits.map((h, j) => {
+            const explanation = explanations?.[j];
+            return { itemId: this.bundle.itemIds[h.row] as string, score: h.score, ...(explanation ? { explanation } : {}) };
+          }),
           model: this.modelId,
         });
       });
@@ -244,7 +272,7 @@ class BundleRecommender implements Recommender {
       const row = this.itemRowById.get(id);
       if (row !== undefined) excluded.add(row);
     }
-    return { userRow, fed, excluded, k };
+    return { userRow, seen, fed, excluded, k };
   }
 
   /** One graph run for a group of requests; returns the output as [group.length, width] rows. */
@@ -283,6 +311,27 @@ class BundleRecommender implements Recommender {
     return { data: tensor.data, width };
   }
 
+  /** The model's score of one item for request i, as its retrieval would have scored it. */
+  private modelScore(rows: { data: Float32Array; width: number }, i: number, item: number): number {
+    const row = rows.data.subarray(i * rows.width, (i + 1) * rows.width);
+    if (this.bundle.manifest.model.scoring === 'scores') return row[item] ?? -Infinity;
+    const vectors = this.bundle.itemEmbeddings;
+    if (vectors === undefined) return -Infinity;
+    const dim = rows.width;
+    let dot = 0;
+    let uu = 0;
+    let vv = 0;
+    for (let d = 0; d < dim; d++) {
+      const u = row[d] as number;
+      const v = vectors[item * dim + d] as number;
+      dot += u * v;
+      uu += u * u;
+      vv += v * v;
+    }
+    if (this.bundle.manifest.model.metric !== 'cosine') return dot;
+    return uu > 0 && vv > 0 ? dot / Math.sqrt(uu * vv) : 0;
+  }
+
   private rank(rows: { data: Float32Array; width: number }, i: number, p: PreparedRequest): SearchHit[] {
     const row = rows.data.subarray(i * rows.width, (i + 1) * rows.width);
     if (this.bundle.manifest.model.scoring === 'scores') return topK(row, p.k, p.excluded);
@@ -307,6 +356,17 @@ class BundleRecommender implements Recommender {
       graphs: Object.keys(m.graphs),
       index: this.index === undefined ? undefined : { kind: this.index.kind, size: this.index.size },
       ...(this.ranker ? { ranker: { kind: this.ranker.kind, candidates: this.ranker.candidates, provider: this.ranker.provider } } : {}),
+      ...(this.kg
+        ? {
+            kg: {
+              relations: this.kg.kg.relationNames.length,
+              entities: this.kg.kg.entityNames.length,
+              edges: this.kg.kg.itemEntities.length,
+              candidates: this.kg.candidatesOn,
+              explanations: this.kg.explanationsOn,
+            },
+          }
+        : {}),
       inference: { runtime: this.backend.name, device: this.backend.device, provider: this.session?.provider ?? 'none' },
     };
   }

@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { createRecommender, isTastemakerError, TastemakerError } from '@tastemaker/core';
@@ -18,12 +18,14 @@ const USAGE = `tastemaker — train, evaluate and serve recommendation models
 Usage:
   tastemaker train     --data PATH --format F --model M --out DIR [model flags]
                        [--retrieval R --candidates N]  two-stage bundle: R retrieves N candidates, M ranks them
+                       [--kg]  add the item knowledge graph (built from item metadata when the data has none)
+                               for KG candidates and explanations; automatic for KG data and KG models
   tastemaker evaluate  --data PATH --format F --model M --protocol P [--k 10] [--seed 42] [--out DIR] [--json] [model flags]
   tastemaker recommend --bundle DIR (--user ID | --history ID,ID,…) [--k 10] [--device auto|cpu|cuda] [--json]
   tastemaker serve     [--bundle DIR] [--port 8080] [--host H] [--db FILE] [--models-dir DIR] [--device D]
                        without --bundle: serves a bundle trained on a generated data set, kept in ${DEFAULT_HOME}/
   tastemaker demo      [--model M] [--out DIR]     train on a generated data set and print recommendations
-  tastemaker simulate  --data PATH --format F [--policies drr-ave,mf-greedy,popularity,random] [--steps 20] [--seed 42] [--json]
+  tastemaker simulate  --data PATH --format F [--policies drr-ave,dqn,reinforce,linucb,mf-greedy,popularity,random] [--steps 20] [--seed 42] [--curves FILE.svg] [--json]
                        cumulative reward per policy on an MF simulator of the drr-users held-out users
 
 Formats:   ${DATA_FORMATS.join(', ')}
@@ -124,6 +126,7 @@ async function cmdTrain(argv: string[]): Promise<number> {
     out: { type: 'string' },
     retrieval: { type: 'string' },
     candidates: { type: 'string' },
+    kg: { type: 'boolean' },
     ...MODEL_FLAGS,
   });
   const model = checkChoice('model', requireString(flags, 'model'), MODEL_IDS);
@@ -146,12 +149,12 @@ async function cmdTrain(argv: string[]): Promise<number> {
   const fitted = await fitModel(model, train, opts);
   try {
     if (retrieval === undefined) {
-      await writeModelBundle(out, fitted, train);
+      await writeModelBundle(out, fitted, train, flags.kg === true ? { kg: true } : {});
     } else {
       // The model flags tune the ranker; the retrieval model trains with its defaults.
       const first = await fitModel(retrieval, train, { seed: opts.seed, ...(opts.backend ? { backend: opts.backend } : {}), ...(opts.progress ? { progress: opts.progress } : {}), ...(opts.log ? { log: opts.log } : {}) });
       try {
-        await writeTwoStageBundle(out, { retrieval: first, ranker: fitted, candidates }, train);
+        await writeTwoStageBundle(out, { retrieval: first, ranker: fitted, candidates }, train, flags.kg === true ? { kg: true } : {});
       } finally {
         first.dispose();
       }
@@ -236,7 +239,7 @@ async function cmdRecommend(argv: string[]): Promise<number> {
   try {
     const res = await rec.recommend({ ...(userId !== undefined ? { userId } : {}), ...(history ? { history } : {}), k });
     if (flags.json === true) process.stdout.write(`${JSON.stringify(res)}\n`);
-    else res.items.forEach((it, i) => process.stdout.write(`${String(i + 1).padStart(3)}. ${it.itemId}  ${it.score.toFixed(4)}\n`));
+    else res.items.forEach((it, i) => process.stdout.write(`${String(i + 1).padStart(3)}. ${it.itemId}  ${it.score.toFixed(4)}${it.explanation ? `  (${it.explanation.text})` : ''}\n`));
   } finally {
     await rec.dispose();
   }
@@ -279,7 +282,7 @@ async function cmdDemo(argv: string[]): Promise<number> {
 }
 
 async function cmdSimulate(argv: string[]): Promise<number> {
-  const flags = parseFlags(argv, { ...DATA_FLAGS, policies: { type: 'string' }, steps: { type: 'string' }, noise: { type: 'string' }, json: { type: 'boolean' }, ...MODEL_FLAGS });
+  const flags = parseFlags(argv, { ...DATA_FLAGS, policies: { type: 'string' }, steps: { type: 'string' }, noise: { type: 'string' }, curves: { type: 'string' }, json: { type: 'boolean' }, ...MODEL_FLAGS });
   const { simulate } = await import('../rl/simulate.js');
   const opts = fitOptions(flags);
   const dataset = await loadData(flags);
@@ -294,8 +297,13 @@ async function cmdSimulate(argv: string[]): Promise<number> {
     fit,
     factory: getModel,
   });
+  if (typeof flags.curves === 'string') {
+    const { curvesSvg } = await import('../rl/curves/index.js');
+    await writeFile(flags.curves, curvesSvg(result.curves, `Learning curves: ${result.dataset}, seed ${result.seed}`));
+  }
   if (flags.json === true) process.stdout.write(`${JSON.stringify(result)}\n`);
   else {
+    if (typeof flags.curves === 'string') process.stdout.write(`learning curves of ${result.curves.map((c) => c.policy).join(', ') || 'no trained RL policy'} → ${flags.curves}\n`);
     process.stdout.write(`${result.users} held-out users of ${result.dataset}, ${result.steps} steps, seed ${result.seed}\n`);
     for (const [id, r] of Object.entries(result.policies)) process.stdout.write(`  ${id.padEnd(12)} ${r.meanReturn.toFixed(3)}  (liked ${(100 * r.positiveRate).toFixed(1)} % of steps)\n`);
   }

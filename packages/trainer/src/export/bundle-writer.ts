@@ -15,6 +15,7 @@ import type { Csr, Dataset } from '../data/dataset.js';
 import type { TensorSignature } from '../onnx/builder.js';
 import { type ExportedGraph, type GraphExportOptions, exportGraphs, itemCountOf, itemVectors, scoringOf, userCountOf } from './graphs.js';
 import { exportRankerGraph } from './ranker-graph.js';
+import type { BundleKg } from './kg-section.js';
 import type { ExportSpec, RankerExport } from './types.js';
 
 /** File names inside a bundle (graphs are `<graph>.onnx`). */
@@ -55,6 +56,8 @@ export interface WriteBundleOptions {
    * `candidates` per request (manifest `ranker` section, `ranker.onnx`).
    */
   ranker?: BundleRanker;
+  /** The item ↔ entity knowledge graph (manifest `kg` section), from kgSectionOf / bundleKgFor. */
+  kg?: BundleKg;
 }
 
 export interface BundleRanker {
@@ -178,6 +181,7 @@ export async function writeBundle(dir: string, options: WriteBundleOptions): Pro
   const history = historyArrays(options.trainCsr, nUsers, nItems);
   contents.set(BUNDLE_FILES.historyIndptr, bytesOf(history.indptr));
   contents.set(BUNDLE_FILES.historyIndices, bytesOf(history.indices));
+  if (options.kg) contents.set(options.kg.section.file, options.kg.bytes);
 
   const files: Record<string, { sha256: string; bytes: number }> = {};
   for (const [name, bytes] of contents) files[name] = { sha256: sha256(bytes), bytes: bytes.byteLength };
@@ -231,6 +235,7 @@ export async function writeBundle(dir: string, options: WriteBundleOptions): Pro
           },
         }
       : {}),
+    ...(options.kg ? { kg: options.kg.section } : {}),
     files,
   };
   const parsed = manifestSchema.safeParse(draft);

@@ -18,3 +18,6 @@ export {
 export { buildRankerGraph, exportRankerGraph, referenceRankerScores } from './ranker-graph.js';
 export { BUNDLE_FILES, writeBundle, type BundleRanker, type WriteBundleOptions, type WrittenBundle } from './bundle-writer.js';
 export { writeModelBundle, writeTwoStageBundle } from './write-model-bundle.js';
+export { KG_BUNDLE_FILE, KG_MODELS, bundleKgFor, kgSectionOf, lastFmKgNames, type BundleKg, type KgNames } from './kg-section.js';
+export type { KgChoice } from './write-model-bundle.js';
+export { RL_WEIGHTS_FILE, addRlSection, isRlBundleModel, rlBundleParts, type RlBundleModel, type RlBundleParts } from './rl-bundle.js';

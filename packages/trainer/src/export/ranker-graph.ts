@@ -1,6 +1,6 @@
-import { ITEM_INDEX_INPUT, RANKER_GRAPH, RANKER_OUTPUT, TastemakerError, USER_INDEX_INPUT } from '@tastemaker/core';
+import { HISTORY_INPUT, ITEM_INDEX_INPUT, RANKER_GRAPH, RANKER_OUTPUT, TastemakerError, USER_INDEX_INPUT } from '@tastemaker/core';
 import { DEFAULT_OPSET, GraphBuilder } from '../onnx/builder.js';
-import { MIN_LAYERS_OPSET, safeIndex } from '../onnx/layers.js';
+import { MIN_LAYERS_OPSET, safeIndex, type SafeIndex } from '../onnx/layers.js';
 import type { ExportedGraph, GraphExportOptions } from './graphs.js';
 import { validateExportSpec } from './graphs.js';
 import type { RankerExport } from './types.js';
@@ -10,6 +10,8 @@ import type { RankerExport } from './types.js';
  *
  *   inputs   user_index int64 [batch]   row in users.json; anything outside [0, nUsers) = unknown user
  *            item_index int64 [batch]   row in items.json
+ *            history    int64 [batch, historyLength]   only when the spec sets historyLength (kg-song):
+ *                       the user's recent item rows, oldest first; out of range = padding
  *   output   scores     float32 [batch]
  *
  * The exporter owns the contract (names, dtypes, safe indices) so each model only writes its scoring
@@ -30,6 +32,9 @@ function checkSpec(spec: RankerExport): void {
   if (typeof spec.buildGraph !== 'function' || typeof spec.scorePairs !== 'function') {
     throw invalid('buildGraph and scorePairs must both be functions.');
   }
+  if (spec.historyLength !== undefined && !(Number.isInteger(spec.historyLength) && spec.historyLength >= 1)) {
+    throw invalid(`historyLength must be a positive integer, got ${String(spec.historyLength)}.`);
+  }
 }
 
 /** The ranker graph's builder, for callers that inspect or extend it before serialising. */
@@ -46,7 +51,13 @@ export function buildRankerGraph(spec: RankerExport, options: GraphExportOptions
   // safeIndex maps a bad item to nItems, a row the model's item tables do not have; row 0 is read
   // instead and the score masked below.
   const itemRow = g.op('Where', [item.valid, itemIndex, g.int64(0)], {}, { name: 'item_row' });
-  const raw = spec.buildGraph(g, user.index, itemRow);
+  let history: SafeIndex | undefined;
+  if (spec.historyLength !== undefined) {
+    // the pad value nItems is what safeIndex maps anything out of range to, so the model sees one padding id
+    const input = g.input(HISTORY_INPUT, 'int64', [BATCH, spec.historyLength]);
+    history = safeIndex(g, input, spec.nItems, 'history');
+  }
+  const raw = spec.buildGraph(g, user.index, itemRow, history);
   const scores = g.op('Where', [item.valid, raw, g.float32(Number.NEGATIVE_INFINITY)], {}, { name: 'ranker_scores' });
   g.output(scores, RANKER_OUTPUT, 'float32', [BATCH]);
   return g;
@@ -68,7 +79,7 @@ export function exportRankerGraph(spec: RankerExport, options: GraphExportOption
  * What the ranker graph computes, in JavaScript: users outside [0, nUsers) become `nUsers`, items
  * outside [0, nItems) score -Infinity, the rest go through `spec.scorePairs`.
  */
-export function referenceRankerScores(spec: RankerExport, users: ArrayLike<number>, items: ArrayLike<number>): Float32Array {
+export function referenceRankerScores(spec: RankerExport, users: ArrayLike<number>, items: ArrayLike<number>, histories?: readonly Int32Array[]): Float32Array {
   checkSpec(spec);
   if (users.length !== items.length) throw invalid(`users has ${users.length} entries but items has ${items.length}.`);
   const n = users.length;
@@ -81,7 +92,7 @@ export function referenceRankerScores(spec: RankerExport, users: ArrayLike<numbe
     u[b] = known(user, spec.nUsers) ? user : spec.nUsers;
     i[b] = known(item, spec.nItems) ? item : 0;
   }
-  const scores = spec.scorePairs(u, i);
+  const scores = spec.scorePairs(u, i, histories);
   if (scores.length !== n) throw invalid(`scorePairs returned ${scores.length} scores for ${n} pairs.`);
   const out = Float32Array.from(scores);
   for (let b = 0; b < n; b++) if (!known(items[b] ?? -1, spec.nItems)) out[b] = Number.NEGATIVE_INFINITY;

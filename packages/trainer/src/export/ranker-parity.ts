@@ -3,8 +3,8 @@
  * (onnxruntime-node, onnxruntime-web wasm). Used by every ranker model's tests; kept out of
  * export/index.ts so the trainer's public API does not pull onnxruntime in.
  */
-import { ITEM_INDEX_INPUT, RANKER_OUTPUT, USER_INDEX_INPUT } from '@tastemaker/core';
-import { ORT_RUNTIMES, type OrtRuntime, int64Feed, runModel } from '../onnx/ort-runners.js';
+import { HISTORY_INPUT, ITEM_INDEX_INPUT, RANKER_OUTPUT, USER_INDEX_INPUT } from '@tastemaker/core';
+import { ORT_RUNTIMES, type Feed, type OrtRuntime, int64Feed, runModel } from '../onnx/ort-runners.js';
 import type { GraphExportOptions } from './graphs.js';
 import { exportRankerGraph, referenceRankerScores } from './ranker-graph.js';
 import type { RankerExport } from './types.js';
@@ -12,6 +12,33 @@ import type { RankerExport } from './types.js';
 export interface RankerPairs {
   users: Int32Array;
   items: Int32Array;
+  /** history rankers: each pair's history as fed (at most historyLength entries; out of range = padding) */
+  histories?: readonly Int32Array[];
+}
+
+/**
+ * Histories for `count` pairs that exercise a history ranker: empty, full, padding in the middle
+ * and at the start (-1, nItems, far out of range), and lengths in between.
+ */
+export function rankerProbeHistories(spec: Pick<RankerExport, 'nItems' | 'historyLength'>, count: number): Int32Array[] {
+  const L = spec.historyLength ?? 0;
+  const n = spec.nItems;
+  return Array.from({ length: count }, (_, b) => {
+    const len = b % (L + 1);
+    const h = Array.from({ length: len }, (_, t) => (b * 5 + t * 3) % n);
+    if (b % 3 === 1 && len >= 2) h[1] = -1;
+    if (b % 4 === 2 && len >= 1) h[0] = n + 7;
+    return Int32Array.from(h);
+  });
+}
+
+/** Histories as the [batch, historyLength] input, padded at the end with nItems. */
+function historyFeed(histories: readonly Int32Array[], length: number, pad: number): Feed {
+  const data = new BigInt64Array(histories.length * length).fill(BigInt(pad));
+  histories.forEach((h, b) => {
+    for (let t = 0; t < Math.min(length, h.length); t++) data[b * length + t] = BigInt(h[t] ?? pad);
+  });
+  return { data, dims: [histories.length, length] };
 }
 
 /**
@@ -66,8 +93,10 @@ export async function rankerParity(
   options: GraphExportOptions = {},
 ): Promise<RankerParityResult> {
   const graph = exportRankerGraph(spec, options);
-  const reference = referenceRankerScores(spec, pairs.users, pairs.items);
-  const feeds = { [USER_INDEX_INPUT]: int64Feed(pairs.users), [ITEM_INDEX_INPUT]: int64Feed(pairs.items) };
+  const histories = spec.historyLength !== undefined ? (pairs.histories ?? rankerProbeHistories(spec, pairs.users.length)) : undefined;
+  const reference = referenceRankerScores(spec, pairs.users, pairs.items, histories);
+  const feeds: Record<string, Feed> = { [USER_INDEX_INPUT]: int64Feed(pairs.users), [ITEM_INDEX_INPUT]: int64Feed(pairs.items) };
+  if (histories && spec.historyLength !== undefined) feeds[HISTORY_INPUT] = historyFeed(histories, spec.historyLength, spec.nItems);
   const runtimes = {} as RankerParityResult['runtimes'];
   for (const runtime of ORT_RUNTIMES) {
     const out = await runModel(runtime, graph.bytes, feeds, [RANKER_OUTPUT]);

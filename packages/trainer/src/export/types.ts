@@ -85,9 +85,18 @@ export interface RankerExport {
    * it, e.g. zeros or the mean user), items are in [0, nItems).
    * Returns float32 scores of shape [batch].
    */
-  buildGraph(graph: GraphBuilder, userIndex: Value, itemIndex: Value): Value;
-  /** The same math in JavaScript (`users[b]` = nUsers for unknown); parity tests compare the graph with it. */
-  scorePairs(users: Int32Array, items: Int32Array): Float32Array;
+  buildGraph(graph: GraphBuilder, userIndex: Value, itemIndex: Value, history?: SafeIndex): Value;
+  /**
+   * The same math in JavaScript (`users[b]` = nUsers for unknown); parity tests compare the graph with it.
+   * `histories[b]` is pair b's history as fed to the graph (entries outside [0, nItems) are padding).
+   */
+  scorePairs(users: Int32Array, items: Int32Array, histories?: readonly Int32Array[]): Float32Array;
+  /**
+   * Set by rankers that read the user's recent history (kg-song): the graph gets a third input
+   * `history` int64 [batch, historyLength], item rows oldest first, anything outside [0, nItems)
+   * padding (serving pads at the end); `buildGraph` receives it made safe.
+   */
+  historyLength?: number;
 }
 
 /**

@@ -2,27 +2,43 @@ import { TastemakerError } from '@tastemaker/core';
 import type { TrainedModel, TrainSet } from '../models/types.js';
 import { TRAINER_VERSION } from '../version.js';
 import { writeBundle, type WriteBundleOptions, type WrittenBundle } from './bundle-writer.js';
+import { bundleKgFor, KG_MODELS, type BundleKg } from './kg-section.js';
+import { addRlSection, rlBundleParts } from './rl-bundle.js';
+
+/**
+ * The bundle's knowledge graph: a prepared section, or a mode for bundleKgFor (`'auto'`, the
+ * default, = when the data set has its own graph or the model trains on one).
+ */
+export type KgChoice = boolean | 'auto' | BundleKg;
 
 /**
  * Writes the bundle of a fitted model: its export spec, the id maps and training histories of the
- * set it was fitted on, and its effective params and backend in the manifest.
+ * set it was fitted on, its effective params and backend in the manifest, and the knowledge graph
+ * (see KgChoice).
  */
-export function writeModelBundle(
+export async function writeModelBundle(
   dir: string,
   model: TrainedModel,
   train: TrainSet,
-  extra: Partial<Omit<WriteBundleOptions, 'modelId' | 'spec' | 'dataset' | 'trainCsr'>> = {},
+  extra: Partial<Omit<WriteBundleOptions, 'modelId' | 'spec' | 'dataset' | 'trainCsr' | 'kg'>> & { kg?: KgChoice } = {},
 ): Promise<WrittenBundle> {
-  return writeBundle(dir, {
+  const { kg: kgChoice = 'auto', ...rest } = extra;
+  const kg = typeof kgChoice === 'object' ? kgChoice : await bundleKgFor(train.dataset, model.id, kgChoice);
+  // RL policies (DRR) read their state from each user's positives in time order and add an rl section.
+  const rl = rlBundleParts(model);
+  const written = await writeBundle(dir, {
     modelId: model.id,
     spec: model.exportSpec(),
     dataset: train.dataset,
-    trainCsr: train.csr,
+    trainCsr: rl?.history ?? train.csr,
     params: model.info.params,
     backend: model.info.backend,
     trainerVersion: TRAINER_VERSION,
-    ...extra,
+    ...(rl ? { maxHistory: rl.maxHistory } : {}),
+    ...rest,
+    ...(kg ? { kg } : {}),
   });
+  return rl ? addRlSection(written, rl) : written;
 }
 
 /**
@@ -33,7 +49,7 @@ export function writeTwoStageBundle(
   dir: string,
   models: { retrieval: TrainedModel; ranker: TrainedModel; candidates: number; rankerMetrics?: Record<string, number> },
   train: TrainSet,
-  extra: Partial<Omit<WriteBundleOptions, 'modelId' | 'spec' | 'dataset' | 'trainCsr' | 'ranker'>> = {},
+  extra: Partial<Omit<WriteBundleOptions, 'modelId' | 'spec' | 'dataset' | 'trainCsr' | 'ranker' | 'kg'>> & { kg?: KgChoice } = {},
 ): Promise<WrittenBundle> {
   const spec = models.ranker.exportSpec();
   if (spec.kind !== 'ranker') {
@@ -43,6 +59,8 @@ export function writeTwoStageBundle(
   }
   return writeModelBundle(dir, models.retrieval, train, {
     ...extra,
+    // A KG ranker (kg-song, kgcn) trained on the graph even when the retrieval model did not.
+    kg: extra.kg ?? (KG_MODELS.includes(models.ranker.id) ? true : 'auto'),
     ranker: {
       modelId: models.ranker.id,
       spec,

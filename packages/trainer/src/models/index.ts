@@ -7,6 +7,7 @@ import { fmModel } from './fm/index.js';
 import { itemKnnModel } from './item-knn/index.js';
 import { gmfModel, mlpModel, neumfModel } from './ncf/index.js';
 import { kgcnModel } from './kgcn/index.js';
+import { kgSongModel } from './kg-song/index.js';
 import { lightGcnModel } from './lightgcn/index.js';
 import { lrModel, poly2Model } from './linear/index.js';
 import { popularityModel } from './popularity/index.js';
@@ -15,6 +16,8 @@ import { vaeCfModel } from './vae-cf/index.js';
 import { wideDeepModel } from './wide-deep/index.js';
 import { mfGreedyModel } from '../rl/mf-greedy.js';
 import { drrModels } from '../rl/drr/index.js';
+import { dqnModel } from '../rl/dqn/index.js';
+import { reinforceModel } from '../rl/reinforce/index.js';
 import { MODEL_IDS, type FitOptions, type ModelFactory, type ModelId, type TrainedModel, type TrainSet } from './types.js';
 
 export { MODEL_IDS };
@@ -30,6 +33,7 @@ const REGISTRY: Record<ModelId, ModelFactory> = {
   dlrm: dlrmModel,
   kgcn: kgcnModel,
   lightgcn: lightGcnModel,
+  'kg-song': kgSongModel,
   popularity: popularityModel,
   'item-knn': itemKnnModel,
   ease: easeModel,
@@ -44,6 +48,8 @@ const REGISTRY: Record<ModelId, ModelFactory> = {
   'drr-p': drrModels['drr-p'],
   'drr-u': drrModels['drr-u'],
   'drr-ave': drrModels['drr-ave'],
+  dqn: dqnModel,
+  reinforce: reinforceModel,
 };
 
 export function getModel(id: string): ModelFactory {

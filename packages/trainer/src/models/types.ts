@@ -1,7 +1,7 @@
 import type { Csr, Dataset } from '../data/dataset.js';
 import type { ExportSpec } from '../export/types.js';
 
-export const MODEL_IDS = ['popularity', 'item-knn', 'ease', 'bpr', 'two-tower', 'vae-cf', 'mf-greedy', 'drr-n', 'drr-p', 'drr-u', 'drr-ave', 'kgcn', 'lightgcn', 'lr', 'poly2', 'fm', 'ffm', 'wide-deep', 'dlrm', 'gmf', 'mlp', 'neumf'] as const;
+export const MODEL_IDS = ['popularity', 'item-knn', 'ease', 'bpr', 'two-tower', 'vae-cf', 'mf-greedy', 'drr-n', 'drr-p', 'drr-u', 'drr-ave', 'dqn', 'reinforce', 'kgcn', 'lightgcn', 'kg-song', 'lr', 'poly2', 'fm', 'ffm', 'wide-deep', 'dlrm', 'gmf', 'mlp', 'neumf'] as const;
 export type ModelId = (typeof MODEL_IDS)[number];
 
 /** What a model trains on: the training part of a split, with its implicit user→item matrix. */

@@ -8,6 +8,10 @@ export interface StatePolicy {
    * [users.length, stateSize], oldest first, STATE_PADDING for empty slots).
    */
   scoreStates(users: Int32Array, states: Int32Array): Promise<Float32Array>;
+  /** Optional: called before a rollout's episodes start (clears per-episode memory such as skips). */
+  beginEpisodes?(users: Int32Array): void;
+  /** Optional: each step's outcome per row — for policies that read skips or learn online (LinUCB). */
+  observe?(users: Int32Array, items: Int32Array, rewards: Float32Array, positives: Uint8Array): void;
 }
 
 export interface RolloutResult {
@@ -29,6 +33,7 @@ export async function rollout(env: RecEnv, policy: StatePolicy, users: Int32Arra
   const returns = new Float64Array(users.length);
   let steps = 0;
   let positives = 0;
+  policy.beginEpisodes?.(users);
   for (;;) {
     const live: number[] = [];
     episodes.forEach((ep, j) => {
@@ -40,6 +45,9 @@ export async function rollout(env: RecEnv, policy: StatePolicy, users: Int32Arra
     live.forEach((j, b) => s.set(episodes[j]!.state, b * n));
     const scores = await policy.scoreStates(u, s);
     const nItems = env.nItems;
+    const chosen = new Int32Array(live.length);
+    const gained = new Float32Array(live.length);
+    const liked = new Uint8Array(live.length);
     live.forEach((j, b) => {
       const ep = episodes[j]!;
       let best = -1;
@@ -56,7 +64,11 @@ export async function rollout(env: RecEnv, policy: StatePolicy, users: Int32Arra
       returns[j] = returns[j]! + r.reward;
       steps++;
       if (r.positive) positives++;
+      chosen[b] = best;
+      gained[b] = r.reward;
+      liked[b] = r.positive ? 1 : 0;
     });
+    policy.observe?.(u, chosen, gained, liked);
   }
   let sum = 0;
   for (const r of returns) sum += r;

@@ -4,9 +4,9 @@ import { syntheticDataset } from '../synthetic/index.js';
 import { simulate } from './simulate.js';
 
 const dataset = syntheticDataset({ seed: 4, users: 100, items: 50, perUser: 30 });
-const small = { stateSize: 10, embeddingDim: 8, embeddingEpochs: 10, envs: 8, steps: 30, batchSize: 16, actorHidden: 16, criticHidden: 16 };
+const small = { stateSize: 10, embeddingDim: 8, embeddingEpochs: 10, envs: 8, steps: 30, batchSize: 16, actorHidden: 16, criticHidden: 16, hidden: 8, mlpHidden: 16, warmup: 32, epochs: 1, curveUsers: 10, curvePoints: 3 };
 const options = {
-  policies: ['drr-ave', 'mf-greedy', 'popularity', 'random'],
+  policies: ['drr-ave', 'dqn', 'reinforce', 'linucb', 'mf-greedy', 'popularity', 'random'],
   steps: 5,
   seed: 3,
   fit: { extra: small },
@@ -23,9 +23,13 @@ describe('simulate', () => {
     expect(a.policies['mf-greedy']!.meanReturn).toBeGreaterThan(a.policies.random!.meanReturn);
     // a step's reward is in [−1, 1]
     for (const id of options.policies) expect(Math.abs(a.policies[id]!.meanReturn)).toBeLessThanOrEqual(5);
+    // one learning curve per trained RL policy, identical across runs
+    expect(a.curves.map((c) => c.policy)).toEqual(['drr-ave', 'dqn', 'reinforce']);
+    expect(a.curves).toEqual(b.curves);
+    for (const c of a.curves) expect(c.points.length).toBeGreaterThan(0);
   });
 
   it('rejects an unknown policy listing the valid ones', async () => {
-    await expect(simulate(dataset, { ...options, policies: ['dqn'] })).rejects.toThrow(/Valid: drr-n, drr-p, drr-u, drr-ave, mf-greedy, popularity, random/);
+    await expect(simulate(dataset, { ...options, policies: ['ddpg'] })).rejects.toThrow(/Valid: drr-n, drr-p, drr-u, drr-ave, dqn, reinforce, linucb, mf-greedy, popularity, random/);
   });
 });

@@ -7,7 +7,7 @@ import type { CandidateCache, CandidateEntry } from '../../candidate-cache.js';
 import type { ServerContext } from '../../context.js';
 import type { RecommendationSource, SourceItem } from '../../recommendation-source.js';
 import { whenReady } from '../../readiness.js';
-import { idSchema, jsonObjectSchema } from '../../schemas.js';
+import { explanationSchema, idSchema, jsonObjectSchema } from '../../schemas.js';
 import { jsonBody, queryParams } from '../../validation.js';
 
 const MAX_LIST = 1000;
@@ -55,6 +55,7 @@ export const recommendResponseSchema = z.object({
       score: z.number().meta({ description: 'The model’s score.' }),
       propensity: z.number().meta({ description: 'Probability the policy placed this item here given the items before it.' }),
       position: z.number().int().meta({ description: '0-based.' }),
+      explanation: explanationSchema.optional(),
     }),
   ),
 });
@@ -103,7 +104,9 @@ async function recommend(ctx: ServerContext, input: RecommendInput): Promise<Rec
       items = items.filter((i) => matches(catalogue.get(i.itemId), filters));
     }
     let userFeatures: Float32Array | undefined;
-    if (policy.usesFeatures) {
+    // An RL policy builds its own state from the user and history; it is logged so feedback brings it back.
+    if (policy.stateFeatures !== undefined) userFeatures = policy.stateFeatures({ userId: input.userId, history });
+    else if (policy.usesFeatures) {
       const cached = candidates.entry;
       userFeatures = cached !== undefined ? (cached.userFeatures ??= source.userFeatures?.({ userId: input.userId, history })) : source.userFeatures?.({ userId: input.userId, history });
     }
@@ -126,7 +129,7 @@ async function recommend(ctx: ServerContext, input: RecommendInput): Promise<Rec
       items: chosen,
     });
     ctx.metrics.countRecommendation(policyName, candidates.model);
-    return { recommId, model: candidates.model, policy: policyName, items: chosen };
+    return { recommId, model: candidates.model, policy: policyName, items: withExplanations(chosen, items) };
   });
 }
 
@@ -169,6 +172,18 @@ async function candidatesFor(ctx: ServerContext, source: RecommendationSource, i
     ticket?.drop();
     throw error;
   }
+}
+
+/** The policy's slate with each item's explanation from the candidates, when the model gave one. */
+function withExplanations<T extends { itemId: string }>(chosen: readonly T[], candidates: readonly SourceItem[]): (T & Pick<SourceItem, 'explanation'>)[] {
+  let byId: Map<string, NonNullable<SourceItem['explanation']>> | undefined;
+  for (const c of candidates) if (c.explanation !== undefined) (byId ??= new Map()).set(c.itemId, c.explanation);
+  if (byId === undefined) return [...chosen];
+  const found = byId;
+  return chosen.map((c) => {
+    const explanation = found.get(c.itemId);
+    return explanation === undefined ? c : { ...c, explanation };
+  });
 }
 
 function matches(item: ItemRecord | undefined, filters: NonNullable<RecommendInput['filters']>): boolean {

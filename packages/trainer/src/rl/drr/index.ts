@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { TastemakerError } from '@tastemaker/core';
+import { TastemakerError, type DrrWeights } from '@tastemaker/core';
+import type { Csr } from '../../data/dataset.js';
 import { initBackend } from '../../engine/backend.js';
 import { Rng } from '../../engine/rng.js';
 import type { ExportSpec } from '../../export/types.js';
@@ -10,6 +11,7 @@ import { STATE_PADDING } from '../env.js';
 import { PMF_DEFAULTS, trainPmf } from '../pmf.js';
 import { RatingEnv } from '../rating-env.js';
 import { positiveItems, userTimelines } from '../timelines.js';
+import { drrUserGraphExport, drrWeightsOf } from './export.js';
 import { DrrNetworks } from './networks.js';
 import { STATE_MODULES, type StateModuleKind } from './state-module.js';
 import { gatherInputs, trainDrr, type DrrTrainParams, type Embeddings, type TrainLog } from './trainer.js';
@@ -17,6 +19,7 @@ import { gatherInputs, trainDrr, type DrrTrainParams, type Embeddings, type Trai
 export { STATE_MODULES, StateModule, stateDim, type StateModuleKind } from './state-module.js';
 export { PrioritizedReplay, type ReplayBatch } from './replay.js';
 export { DrrNetworks, ddpgUpdate } from './networks.js';
+export { drrUserGraphExport, drrWeightsOf, graphStates, referenceActions } from './export.js';
 export { trainDrr, gatherInputs, type DrrTrainParams, type Embeddings, type TrainLog } from './trainer.js';
 
 /**
@@ -217,8 +220,28 @@ export class DrrModel implements TrainedModel {
     });
   }
 
+  /** Actor and critic weights in core's layout, with the user rows for drr-u / drr-ave (whose state reads them). */
+  drrWeights(): DrrWeights {
+    if (this.disposed) throw new TastemakerError('DISPOSED', `${this.id} model was disposed`);
+    const usesUser = this.id === 'drr-u' || this.id === 'drr-ave';
+    return drrWeightsOf(this.networks, usesUser ? { rows: this.nUsers, values: this.embeddings.users } : undefined);
+  }
+
+  /**
+   * Each known user's positive training items, oldest first: the bundle's history, so the user graph
+   * (and core's DRR policy) read the same state as training did.
+   */
+  positivesCsr(): Csr {
+    const indptr = new Int32Array(this.nUsers + 1);
+    this.positives.forEach((p, u) => (indptr[u + 1] = indptr[u]! + p.length));
+    const indices = new Int32Array(indptr[this.nUsers]!);
+    this.positives.forEach((p, u) => indices.set(p, indptr[u]!));
+    return { rows: this.nUsers, cols: this.nItems, indptr, indices, values: new Float32Array(indices.length).fill(1) };
+  }
+
+  /** The actor with its state module as the bundle's user graph (embedding scoring against the item rows). */
   exportSpec(): ExportSpec {
-    throw new TastemakerError('INVALID_ARGUMENT', `${this.id}: ONNX export of DRR policies is not implemented yet`);
+    return drrUserGraphExport(this.drrWeights(), this.embeddings.items, this.nUsers, this.nItems);
   }
 
   dispose(): void {
@@ -231,8 +254,6 @@ export class DrrModel implements TrainedModel {
 function drrFactory(kind: StateModuleKind): ModelFactory {
   return {
     id: kind,
-    // The actor's ONNX export (state module + actor over an ordered history) is not written yet.
-    exportable: false,
     description: `DRR (Liu et al. 2018) actor–critic with the ${kind.slice(4).toUpperCase()} state module over pre-trained MF embeddings, trained in the offline rating environment.`,
     async fit(train: TrainSet, options: FitOptions): Promise<TrainedModel> {
       const p = drrParams(kind, options);
