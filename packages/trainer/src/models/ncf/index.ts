@@ -7,7 +7,7 @@ import { TastemakerError } from '@tastemaker/core';
 import { initBackend } from '../../engine/backend.js';
 import { Rng } from '../../engine/rng.js';
 import type { RankerExport } from '../../export/types.js';
-import { type FitOptions, type ModelFactory, type TrainInfo, type TrainedModel, type TrainSet, silentProgress } from '../types.js';
+import { type FitOptions, type ModelFactory, type ProgressSink, type TrainInfo, type TrainedModel, type TrainSet, silentProgress } from '../types.js';
 import { ncfRankerExport } from './export.js';
 import { type NcfNetwork, createNetwork, disposeNetwork, scoreAll, scorePairs } from './network.js';
 import { type NcfParams, type NcfVariant, resolveNcfParams, stageParams } from './params.js';
@@ -69,6 +69,8 @@ export class NcfModel implements TrainedModel {
 interface StageSummary {
   variant: NcfVariant;
   result: StageResult;
+  /** trained on every positive with the schedule validation chose */
+  refit: boolean;
 }
 
 /**
@@ -123,33 +125,50 @@ function combineBest(neumf: NcfNetwork, gmf: NcfNetwork, mlp: NcfNetwork, p: Ncf
   return best;
 }
 
-async function fitNcf(variant: NcfVariant, train: TrainSet, options: FitOptions): Promise<TrainedModel> {
-  const p = resolveNcfParams(variant, options);
-  const backend = await initBackend(p.backend);
-  const log = options.log ?? (() => {});
-  const progress = options.progress ?? silentProgress;
-  const { dataset, csr } = train;
-  const nUsers = Math.max(dataset.users.size, csr.rows);
-  const nItems = Math.max(dataset.items.size, csr.cols);
-  const full = csr.rows === nUsers && csr.cols === nItems ? csr : { ...csr, rows: nUsers, cols: nItems, indptr: padIndptr(csr.indptr, nUsers) };
-  const rng = new Rng(p.seed);
-  let data: StageData = { train: full, exclude: full, validation: undefined };
-  if (p.validation) {
-    const preferred = p.validationHoldout === 'latest' ? latestItems(dataset.interactions, nUsers) : undefined;
-    const split = leaveOneOutValidation(full, p.validationNegatives, rng.fork(), preferred);
-    data = { train: split.train, exclude: full, validation: split.validation };
-  }
-  const stages: StageSummary[] = [];
-  const t0 = performance.now();
+/**
+ * What validation decided: per stage (in training order) the epoch whose parameters were kept
+ * (0 = the stage's starting point), and NeuMF's α. A refit replays it without validation.
+ */
+interface Schedule {
+  epochs: number[];
+  alpha: number | undefined;
+}
+
+interface PipelineContext {
+  variant: NcfVariant;
+  p: NcfParams;
+  nUsers: number;
+  nItems: number;
+  rng: Rng;
+  log: (message: string) => void;
+  progress: ProgressSink;
+}
+
+/**
+ * Trains the variant's stages on `data`: with `replay` each stage runs exactly its scheduled
+ * epochs (a stage scheduled for 0 epochs is skipped) and α is the scheduled one; otherwise epochs
+ * end by early stopping and α is chosen on validation.
+ */
+async function trainPipeline(ctx: PipelineContext, data: StageData, replay: Schedule | undefined, stages: StageSummary[]): Promise<{ net: NcfNetwork; schedule: Schedule }> {
+  const { variant, p, nUsers, nItems, rng, log, progress } = ctx;
+  const prefix = replay ? `${variant}:refit` : variant;
+  const kept: number[] = [];
   const run = async (net: NcfNetwork, stage: NcfParams, pretrained = false): Promise<void> => {
-    const result = await trainStage(net, data, stage, rng.fork(), {
-      label: net.variant === variant ? variant : `${variant}:${net.variant}`,
+    const k = kept.length;
+    const fixed = replay?.epochs[k];
+    if (fixed === 0) {
+      kept.push(0);
+      return;
+    }
+    const result = await trainStage(net, data, fixed !== undefined ? { ...stage, epochs: fixed } : stage, rng.fork(), {
+      label: net.variant === variant && !replay ? variant : `${prefix}${net.variant === variant ? '' : `:${net.variant}`}`,
       progress,
       log,
       learningRateFactor: pretrained ? p.finetuneLearningRateFactor : 1,
       validateInitial: pretrained,
     });
-    stages.push({ variant: net.variant, result });
+    kept.push(result.bestEpoch);
+    stages.push({ variant: net.variant, result, refit: replay !== undefined });
   };
 
   const net = createNetwork(variant, nUsers, nItems, p, rng.fork());
@@ -161,7 +180,13 @@ async function fitNcf(variant: NcfVariant, train: TrainSet, options: FitOptions)
       try {
         await run(gmf, stageParams(p, 'gmf'));
         await run(mlp, stageParams(p, 'mlp'));
-        alpha = combineBest(net, gmf, mlp, p, data.validation, log);
+        const fixedAlpha = replay?.alpha;
+        if (fixedAlpha !== undefined) {
+          combine(net, gmf, mlp, fixedAlpha);
+          alpha = fixedAlpha;
+        } else {
+          alpha = combineBest(net, gmf, mlp, p, data.validation, log);
+        }
       } finally {
         disposeNetwork(gmf);
         disposeNetwork(mlp);
@@ -174,6 +199,39 @@ async function fitNcf(variant: NcfVariant, train: TrainSet, options: FitOptions)
     disposeNetwork(net);
     throw e;
   }
+  return { net, schedule: { epochs: kept, alpha } };
+}
+
+async function fitNcf(variant: NcfVariant, train: TrainSet, options: FitOptions): Promise<TrainedModel> {
+  const p = resolveNcfParams(variant, options);
+  const backend = await initBackend(p.backend);
+  const log = options.log ?? (() => {});
+  const progress = options.progress ?? silentProgress;
+  const { dataset, csr } = train;
+  const nUsers = Math.max(dataset.users.size, csr.rows);
+  const nItems = Math.max(dataset.items.size, csr.cols);
+  const full = csr.rows === nUsers && csr.cols === nItems ? csr : { ...csr, rows: nUsers, cols: nItems, indptr: padIndptr(csr.indptr, nUsers) };
+  const rng = new Rng(p.seed);
+  const everything: StageData = { train: full, exclude: full, validation: undefined };
+  let data = everything;
+  if (p.validation) {
+    const preferred = p.validationHoldout === 'latest' ? latestItems(dataset.interactions, nUsers) : undefined;
+    const split = leaveOneOutValidation(full, p.validationNegatives, rng.fork(), preferred);
+    data = { train: split.train, exclude: full, validation: split.validation };
+  }
+  const stages: StageSummary[] = [];
+  const t0 = performance.now();
+  const ctx: PipelineContext = { variant, p, nUsers, nItems, rng, log, progress };
+  const first = await trainPipeline(ctx, data, undefined, stages);
+  let net = first.net;
+  const chosen = first.schedule;
+  if (p.refit && data.validation) {
+    // Validation has done its job (epochs, α); the held-out positives are training data again.
+    log(`${variant} refit on all positives: stage epochs ${chosen.epochs.join(', ')}${chosen.alpha !== undefined ? `, alpha ${chosen.alpha}` : ''}`);
+    disposeNetwork(net);
+    net = (await trainPipeline(ctx, everything, chosen, stages)).net;
+  }
+  const alpha = chosen.alpha;
   const seconds = (performance.now() - t0) / 1000;
   const samples = stages.reduce((s, st) => s + st.result.samples, 0);
   const trainSeconds = stages.reduce((s, st) => s + st.result.seconds, 0);
@@ -189,7 +247,9 @@ async function fitNcf(variant: NcfVariant, train: TrainSet, options: FitOptions)
       trainSeconds: Number(seconds.toFixed(3)),
       stages: stages.map((s) => ({
         variant: s.variant,
+        ...(s.refit ? { refit: true } : {}),
         bestEpoch: s.result.bestEpoch,
+        samples: s.result.samples,
         epochs: s.result.epochs.map((e) => ({ ...e, loss: Number(e.loss.toFixed(5)), seconds: Number(e.seconds.toFixed(2)) })),
       })),
     },

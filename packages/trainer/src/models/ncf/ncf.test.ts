@@ -135,6 +135,42 @@ describe('NCF family', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 
+  it('refit replays the validated schedule on every positive, validation ones included', async () => {
+    const m = (await gmfModel.fit(train, { ...FAST, extra: { ...FAST.extra, refit: true } })) as NcfModel;
+    type Stage = { variant: string; refit?: boolean; bestEpoch: number; samples: number; epochs: { 'ndcg@10'?: number }[] };
+    const [chosen, refit, ...rest] = m.info.params.stages as Stage[];
+    expect(rest).toHaveLength(0);
+    expect(chosen?.refit).toBeUndefined();
+    expect(refit?.refit).toBe(true);
+    // as many epochs as validation kept, none of them scored on (there is no validation left)
+    expect(refit?.epochs).toHaveLength(chosen?.bestEpoch ?? -1);
+    expect(refit?.epochs.every((e) => e['ndcg@10'] === undefined)).toBe(true);
+    // each epoch sees every training positive (the 240 users' held-out ones are back) and its negatives
+    const positives = train.csr.indptr[train.csr.rows] as number;
+    expect(refit?.samples).toBe(positives * 5 * (chosen?.bestEpoch ?? 0));
+    expect((chosen?.samples ?? 0) / (chosen?.epochs.length ?? 1)).toBe((positives - 240) * 5);
+    // the refit model is a different (retrained) model, and a good one
+    const u = Int32Array.from([1, 2]);
+    expect(await m.scoreBatch(u, [new Int32Array(0), new Int32Array(0)])).not.toEqual(await (models.gmf as NcfModel).scoreBatch(u, [new Int32Array(0), new Int32Array(0)]));
+    m.dispose();
+  });
+
+  it('NeuMF refit reuses the chosen alpha and skips a joint stage that validation did not keep', async () => {
+    const before = tf.memory().numTensors;
+    const m = (await neumfModel.fit(train, { ...FAST, epochs: 3, extra: { ...FAST.extra, pretrain: true, refit: true } })) as NcfModel;
+    type Stage = { variant: string; refit?: boolean; bestEpoch: number; epochs: unknown[] };
+    const stages = m.info.params.stages as Stage[];
+    const chosen = stages.filter((s) => !s.refit);
+    const refit = stages.filter((s) => s.refit);
+    expect(chosen.map((s) => s.variant)).toEqual(['gmf', 'mlp', 'neumf']);
+    const joint = chosen[2] as Stage;
+    expect(refit.map((s) => s.variant)).toEqual(joint.bestEpoch > 0 ? ['gmf', 'mlp', 'neumf'] : ['gmf', 'mlp']);
+    refit.forEach((s, k) => expect(s.epochs).toHaveLength(chosen[k]?.bestEpoch ?? -1));
+    expect([0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8]).toContain(m.info.params.alpha);
+    m.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
   it('is deterministic for a seed', async () => {
     const again = (await gmfModel.fit(train, FAST)) as NcfModel;
     const u = Int32Array.from([1, 2]);
@@ -181,7 +217,11 @@ describe('NeuMF pre-training stages', () => {
     const p = resolveNcfParams('neumf', { seed: 1, extra: { pretrain: true, negatives: 4, gmfStageNegatives: 8 } });
     expect(stageParams(p, 'gmf')).toMatchObject({ variant: 'gmf', negatives: 8, pretrain: false });
     expect(stageParams(p, 'mlp')).toMatchObject({ variant: 'mlp', negatives: 4 });
+    const q = resolveNcfParams('neumf', { seed: 1, extra: { pretrain: true, negatives: 4, mlpStageNegatives: 6 } });
+    expect([stageParams(q, 'gmf').negatives, stageParams(q, 'mlp').negatives]).toEqual([4, 6]);
     expect(stageParams(resolveNcfParams('neumf', { seed: 1, extra: { negatives: 3 } }), 'gmf').negatives).toBe(3);
     expect(() => resolveNcfParams('neumf', { seed: 1, extra: { gmfStageNegatives: -1 } })).toThrow(/gmfStageNegatives must be >= 0/);
+    expect(() => resolveNcfParams('neumf', { seed: 1, extra: { mlpStageNegatives: 'x' } })).toThrow(/mlpStageNegatives must be a number/);
+    expect(() => resolveNcfParams('neumf', { seed: 1, extra: { refit: 'sometimes' } })).toThrow(/refit must be true or false/);
   });
 });

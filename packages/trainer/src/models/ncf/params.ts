@@ -55,6 +55,16 @@ export interface NcfParams {
    * gave GMF a better validation NDCG@10 than 4.
    */
   gmfStageNegatives: number;
+  /** NeuMF with pre-training: negatives per positive of the MLP stage (0 = `negatives`) */
+  mlpStageNegatives: number;
+  /**
+   * After validation has chosen each stage's epochs (and α), train the same schedule again from
+   * scratch on every training positive, the validation ones folded back in, as He et al. train on
+   * all but the test item. Costs a second training; no effect with `validation=false`. Off by
+   * default: on a validation proxy (ML-1M, GMF, a second held-out positive per user as the test)
+   * refitting moved HR@10 by +0.003 and NDCG@10 by −0.0001, no clear gain for twice the time.
+   */
+  refit: boolean;
   /** NeuMF with pre-training: learning-rate factor of the joint stage (its Adam starts with no moments) */
   finetuneLearningRateFactor: number;
   seed: number;
@@ -79,6 +89,8 @@ export const NCF_DEFAULTS = {
   pretrain: false,
   alpha: 'auto',
   gmfStageNegatives: 0,
+  mlpStageNegatives: 0,
+  refit: false,
   finetuneLearningRateFactor: 0.25,
 } as const;
 
@@ -147,6 +159,8 @@ export function resolveNcfParams(variant: NcfVariant, options: FitOptions): NcfP
     pretrain: bool('pretrain', d.pretrain),
     alpha: x.alpha === undefined ? d.alpha : x.alpha === 'auto' ? 'auto' : alphaNumber(x.alpha),
     gmfStageNegatives: num('gmfStageNegatives', d.gmfStageNegatives),
+    mlpStageNegatives: num('mlpStageNegatives', d.mlpStageNegatives),
+    refit: bool('refit', d.refit),
     finetuneLearningRateFactor: num('finetuneLearningRateFactor', d.finetuneLearningRateFactor),
     seed: options.seed,
     backend: options.backend ?? 'auto',
@@ -161,13 +175,16 @@ export function resolveNcfParams(variant: NcfVariant, options: FitOptions): NcfP
   for (const key of ['learningRate', 'embeddingLearningRate', 'initStd', 'finetuneLearningRateFactor'] as const) {
     if (!(p[key] > 0)) throw invalid(variant, key, 'must be > 0', p[key]);
   }
-  if (!(p.gmfStageNegatives >= 0)) throw invalid(variant, 'gmfStageNegatives', 'must be >= 0 (0 = negatives)', p.gmfStageNegatives);
+  for (const key of ['gmfStageNegatives', 'mlpStageNegatives'] as const) {
+    if (!(p[key] >= 0)) throw invalid(variant, key, 'must be >= 0 (0 = negatives)', p[key]);
+  }
   if (!(p.l2 >= 0)) throw invalid(variant, 'l2', 'must be >= 0', p.l2);
   return p;
 }
 
 /** The parameters a stage of pre-training runs with: the same settings for another variant. */
 export function stageParams(p: NcfParams, variant: NcfVariant): NcfParams {
-  const negatives = variant === 'gmf' && p.gmfStageNegatives > 0 ? p.gmfStageNegatives : p.negatives;
+  const own = variant === 'gmf' ? p.gmfStageNegatives : variant === 'mlp' ? p.mlpStageNegatives : 0;
+  const negatives = own > 0 ? own : p.negatives;
   return { ...p, variant, negatives, pretrain: false };
 }
