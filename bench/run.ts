@@ -5,13 +5,14 @@
  *   TASTEMAKER_DATA   where the data sets are (default ../shared/data)
  *   TASTEMAKER_BENCH_BUNDLE    server section: serve this bundle instead of training one
  *   TASTEMAKER_BENCH_CPU_PROF  server section: write a .cpuprofile of the server per phase here
- *   --only NAME       run one section: two-tower | retrieval | server | ranking
+ *   --only NAME       run one section: two-tower | retrieval | server | ranking | rl-online
  */
 import { parseArgs } from 'node:util';
 import { dataPath, evaluate, fitModel, makeSplit, readDataset, Rng, silentProgress, type TwoTowerExport } from '@tastemaker/trainer';
 import { lowRankVectors, measureRetrieval } from './retrieval.js';
 import { benchRanking } from './ranking.js';
 import { benchServer } from './server.js';
+import { runOnlineExperiment } from './rl-online.js';
 
 const { values } = parseArgs({ options: { only: { type: 'string' } } });
 const want = (name: string) => values.only === undefined || values.only === name;
@@ -72,6 +73,12 @@ if (want('ranking')) {
   const sections = process.env.TASTEMAKER_BENCH_RANKING_SECTIONS?.split(',') as ('training' | 'latency')[] | undefined;
   const latencyDataset = process.env.TASTEMAKER_BENCH_RANKING_LATENCY_DATA === 'ml-100k' ? 'movielens-100k' : 'movielens-1m';
   report.ranking = await benchRanking({ log, latencyDataset, ...(sections ? { sections } : {}) });
+}
+
+if (want('rl-online')) {
+  // A served DRR policy learning from /v1/events on ML-100K (drr-users split, PMF simulator); bench/README.md.
+  const dataset = await readDataset('movielens-100k', dataPath('ml-100k'));
+  report.rlOnline = await runOnlineExperiment({ dataset, model: 'drr-ave', seed: 42, rounds: 5, k: 10, candidatePool: 200, epsilon: 0.1, log });
 }
 
 process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);

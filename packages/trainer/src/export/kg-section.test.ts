@@ -4,18 +4,8 @@ import { IdMap, type Dataset, type KnowledgeGraph } from '../data/dataset.js';
 import { readLastFmKg } from '../data/lastfm-kg.js';
 import { dataPath } from '../data/paths.js';
 import { buildItemKg } from '../kg/item-kg.js';
+import { movieDataset } from '../kg/test-fixtures.js';
 import { bundleKgFor, kgSectionOf, lastFmKgNames, type BundleKg } from './kg-section.js';
-
-function movies(): Dataset {
-  return {
-    name: 'movies',
-    users: IdMap.from(['u']),
-    items: IdMap.from(['10', '20', '30']),
-    interactions: { user: new Int32Array(0), item: new Int32Array(0), value: new Float32Array(0), timestamp: new Float64Array(0) },
-    itemTitles: ['Toy Story (1995)', 'Heat (1995)', 'Untitled'],
-    itemFeatures: { names: ['genre:Animation', 'genre:Action', 'tag:classic'], values: Float32Array.of(1, 0, 1, 0, 1, 0, 0, 1, 0) },
-  };
-}
 
 /** What core reads back, as "relation entity" strings per item. */
 function readBack(written: BundleKg, items: number): { kg: ItemKnowledgeGraph; edges: string[][] } {
@@ -30,7 +20,7 @@ function readBack(written: BundleKg, items: number): { kg: ItemKnowledgeGraph; e
 
 describe('kgSectionOf', () => {
   it('writes a metadata graph core reads back: relation names, entity values without their prefix, item titles', () => {
-    const written = kgSectionOf(buildItemKg(movies()), movies(), { source: 'item-metadata' });
+    const written = kgSectionOf(buildItemKg(movieDataset()), movieDataset(), { source: 'item-metadata' });
     expect(written.section).toEqual({ file: 'kg.json', relations: 3, entities: 4, edges: 6, source: 'item-metadata' });
     const { kg, edges } = readBack(written, 3);
     expect(kg.relationNames).toEqual(['genre', 'tag', 'year']);
@@ -48,7 +38,7 @@ describe('kgSectionOf', () => {
       relationCount: 2,
       itemEntity: Int32Array.of(5, 6),
     };
-    const data: Dataset = { ...movies(), items: IdMap.from(['a', 'b']), itemTitles: ['Alpha', 'Beta'] };
+    const data: Dataset = { ...movieDataset(), items: IdMap.from(['a', 'b']), itemTitles: ['Alpha', 'Beta'] };
     delete data.itemFeatures;
     const written = kgSectionOf(kg, data, { names: { relationNames: ['similar', 'origin'] } });
     const { edges } = readBack(written, 2);
@@ -61,11 +51,11 @@ describe('kgSectionOf', () => {
 
 describe('bundleKgFor', () => {
   it('adds the graph for KG data and KG models, or when asked, and never when told not to', async () => {
-    expect(await bundleKgFor(movies(), 'bpr')).toBeUndefined();
-    expect((await bundleKgFor(movies(), 'kgcn'))?.section.source).toBe('item-metadata');
-    expect((await bundleKgFor(movies(), 'bpr', true))?.section.edges).toBe(6);
-    expect(await bundleKgFor(movies(), 'kgcn', false)).toBeUndefined();
-    const bare: Dataset = { ...movies(), itemTitles: ['a', 'b', 'c'] };
+    expect(await bundleKgFor(movieDataset(), 'bpr')).toBeUndefined();
+    expect((await bundleKgFor(movieDataset(), 'kgcn'))?.section.source).toBe('item-metadata');
+    expect((await bundleKgFor(movieDataset(), 'bpr', true))?.section.edges).toBe(6);
+    expect(await bundleKgFor(movieDataset(), 'kgcn', false)).toBeUndefined();
+    const bare: Dataset = { ...movieDataset(), itemTitles: ['a', 'b', 'c'] };
     delete bare.itemFeatures;
     await expect(bundleKgFor(bare, 'bpr', true)).rejects.toThrow('no knowledge graph and no item metadata');
   });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { IdMap, type Dataset, type KnowledgeGraph } from '../data/dataset.js';
 import { Rng } from '../engine/rng.js';
+import { movieDataset } from './test-fixtures.js';
 import { buildAdjacency, buildItemKg, degreeOf, knowledgeGraphOf, sampleNeighbors, selfNeighbors, validateKnowledgeGraph } from './index.js';
 
 /** 0 –r0→ 1, 0 –r1→ 2, 3 –r0→ 0, entity 4 isolated. */
@@ -78,17 +79,6 @@ describe('sampleNeighbors', () => {
     expect([...s.relations]).toEqual([7, 7, 7, 7, 7, 7]);
   });
 });
-
-function movieDataset(): Dataset {
-  return {
-    name: 'movies',
-    users: IdMap.from(['u']),
-    items: IdMap.from(['10', '20', '30']),
-    interactions: { user: new Int32Array(0), item: new Int32Array(0), value: new Float32Array(0), timestamp: new Float64Array(0) },
-    itemTitles: ['Toy Story (1995)', 'Heat (1995)', 'Untitled'],
-    itemFeatures: { names: ['genre:Animation', 'genre:Action', 'tag:classic'], values: Float32Array.of(1, 0, 1, 0, 1, 0, 0, 1, 0) },
-  };
-}
 
 describe('buildItemKg', () => {
   it('links items to their genres, tags and release year, one relation per kind', () => {

@@ -1,11 +1,15 @@
-import { TastemakerError } from '@tastemaker/core';
-import type { Csr } from '../../data/dataset.js';
+import { TastemakerError, invalidConfig } from '@tastemaker/core';
+import type { Csr, KnowledgeGraph } from '../../data/dataset.js';
 import { Rng } from '../../engine/rng.js';
 import type { MatrixFactorizationExport } from '../../export/types.js';
 import { ArrayAdam } from '../kgcn/array-adam.js';
 import type { FitOptions, ModelFactory, TrainedModel, TrainInfo, TrainSet } from '../types.js';
 import { checkScoreBatch, numberOption } from '../validation.js';
 import { csrHas } from '../../data/csr.js';
+import { knowledgeGraphOf } from '../../kg/item-kg.js';
+import { knowledgeEdges, type KnowledgeEdges } from './knowledge-edges.js';
+
+export { knowledgeEdges, type KnowledgeEdges } from './knowledge-edges.js';
 
 /**
  * LightGCN (He et al., "LightGCN: Simplifying and Powering Graph Convolution Network for
@@ -17,7 +21,17 @@ import { csrHas } from '../../data/csr.js';
  * tfjs-core has no sparse kernel for. Because Â is symmetric, the gradient with respect to E⁰ is the
  * same propagation applied to the gradient of the final embeddings, so one routine serves forward
  * and backward (checked against finite differences in lightgcn.test.ts).
+ *
+ * `knowledge=graph` (KG-aware LightGCN): the same propagation over the collaborative knowledge
+ * graph — user–item edges plus the item–entity and entity–entity edges of the data set's knowledge
+ * graph (its own, e.g. Last.FM's, or one built from item metadata), with an embedding per entity
+ * (see knowledge-edges.ts). The BPR loss still only scores users against items; entities carry
+ * signal between items that share them. The result is still plain user and item embeddings.
  */
+
+/** `extra.knowledge`: propagate over the interaction graph only, or over the collaborative KG. */
+export const LIGHTGCN_KNOWLEDGE = ['none', 'graph'] as const;
+export type LightGcnKnowledge = (typeof LIGHTGCN_KNOWLEDGE)[number];
 
 /** The paper's settings (Gowalla / Yelp / Amazon-Book), with fewer epochs for small data. */
 export const LIGHTGCN_DEFAULTS = {
@@ -31,6 +45,7 @@ export const LIGHTGCN_DEFAULTS = {
   l2: 1e-4,
   /** extra.initStd: standard deviation of the initial embeddings (the authors' PyTorch code) */
   initStd: 0.1,
+  knowledge: 'none' as LightGcnKnowledge,
 } as const;
 
 export interface LightGcnParams {
@@ -41,6 +56,7 @@ export interface LightGcnParams {
   batchSize: number;
   l2: number;
   initStd: number;
+  knowledge: LightGcnKnowledge;
 }
 
 export function lightGcnParams(options: FitOptions): LightGcnParams {
@@ -56,24 +72,42 @@ export function lightGcnParams(options: FitOptions): LightGcnParams {
     batchSize: numberOption('lightgcn', 'batchSize', options.batchSize, d.batchSize, positiveInt, 'It must be a positive integer.'),
     l2: numberOption('lightgcn', 'l2', options.l2, d.l2, (v) => Number.isFinite(v) && v >= 0, 'It must be a number ≥ 0.'),
     initStd: numberOption('lightgcn', 'initStd', extra.initStd, d.initStd, positive, 'It must be a positive number.'),
+    knowledge: knowledgeOption(extra.knowledge),
   };
 }
 
-/** Â over users (rows 0…nUsers−1) and items (rows nUsers…), as symmetric compressed rows. */
+function knowledgeOption(value: unknown): LightGcnKnowledge {
+  if (value === undefined) return LIGHTGCN_DEFAULTS.knowledge;
+  if (typeof value !== 'string' || !(LIGHTGCN_KNOWLEDGE as readonly string[]).includes(value)) throw invalidConfig('lightgcn knowledge', value, LIGHTGCN_KNOWLEDGE);
+  return value as LightGcnKnowledge;
+}
+
+/**
+ * Â over users (rows 0…nUsers−1), items (rows nUsers…nUsers+nItems−1) and, with a knowledge graph,
+ * its non-item entities (the rows after), as symmetric compressed rows.
+ */
 export interface NormalizedGraph {
   nodes: number;
+  users: number;
+  items: number;
   indptr: Int32Array;
   indices: Int32Array;
   weights: Float32Array;
 }
 
-export function normalizedGraph(csr: Csr): NormalizedGraph {
+/** The user–item graph, plus the edges of a collaborative knowledge graph when `kg` is given. */
+export function normalizedGraph(csr: Csr, kg?: KnowledgeEdges): NormalizedGraph {
   const nU = csr.rows;
-  const N = nU + csr.cols;
+  const N = nU + csr.cols + (kg?.entityNodes ?? 0);
   const degree = new Int32Array(N);
   for (let u = 0; u < nU; u++) {
     degree[u] = csr.indptr[u + 1]! - csr.indptr[u]!;
     for (let e = csr.indptr[u]!; e < csr.indptr[u + 1]!; e++) degree[nU + csr.indices[e]!]!++;
+  }
+  const nKg = kg?.a.length ?? 0;
+  for (let k = 0; k < nKg; k++) {
+    degree[kg!.a[k]!]!++;
+    degree[kg!.b[k]!]!++;
   }
   const indptr = new Int32Array(N + 1);
   for (let r = 0; r < N; r++) indptr[r + 1] = indptr[r]! + degree[r]!;
@@ -92,7 +126,18 @@ export function normalizedGraph(csr: Csr): NormalizedGraph {
       weights[s] = wgt;
     }
   }
-  return { nodes: N, indptr, indices, weights };
+  for (let k = 0; k < nKg; k++) {
+    const x = kg!.a[k]!;
+    const y = kg!.b[k]!;
+    const wgt = 1 / Math.sqrt(degree[x]! * degree[y]!);
+    let s = fill[x]!++;
+    indices[s] = y;
+    weights[s] = wgt;
+    s = fill[y]!++;
+    indices[s] = x;
+    weights[s] = wgt;
+  }
+  return { nodes: N, users: nU, items: csr.cols, indptr, indices, weights };
 }
 
 /** mean(X, ÂX, …, Â^K X) into `out` ([nodes, d]); `a` and `b` are scratch of the same size. */
@@ -167,11 +212,22 @@ export function bprBatchLoss(
   return loss;
 }
 
-export function trainLightGcn(csr: Csr, params: LightGcnParams, seed: number, onEpoch?: (epoch: number, loss: number) => void): LightGcnFactors {
+/**
+ * Trains on `csr`'s positives; with `kg`, over the collaborative knowledge graph (its non-item
+ * entities get embeddings too, drawn after the users' and items', so both variants start from the
+ * same user and item embeddings).
+ */
+export function trainLightGcn(
+  csr: Csr,
+  params: LightGcnParams,
+  seed: number,
+  onEpoch?: (epoch: number, loss: number) => void,
+  kg?: KnowledgeGraph,
+): LightGcnFactors {
   const { dim: d, layers, batchSize } = params;
   const nU = csr.rows;
   const nI = csr.cols;
-  const graph = normalizedGraph(csr);
+  const graph = normalizedGraph(csr, kg ? knowledgeEdges(kg, nU, nI) : undefined);
   const N = graph.nodes;
   const rng = new Rng(seed);
   const ego = new Float32Array(N * d);
@@ -226,7 +282,7 @@ export function trainLightGcn(csr: Csr, params: LightGcnParams, seed: number, on
     onEpoch?.(epoch + 1, loss);
   }
   propagate(graph, ego, d, layers, F, s1, s2);
-  return { userFactors: F.slice(0, nU * d), itemFactors: F.slice(nU * d), losses };
+  return { userFactors: F.slice(0, nU * d), itemFactors: F.slice(nU * d, (nU + nI) * d), losses };
 }
 
 class LightGcnModel implements TrainedModel {
@@ -283,7 +339,8 @@ class LightGcnModel implements TrainedModel {
 
 export const lightGcnModel: ModelFactory = {
   id: 'lightgcn',
-  description: 'LightGCN (He et al. 2020): user/item embeddings averaged over K propagation layers of the normalised interaction graph, BPR loss.',
+  description:
+    'LightGCN (He et al. 2020): user/item embeddings averaged over K propagation layers of the normalised interaction graph, BPR loss; --set knowledge=graph propagates over the collaborative knowledge graph (KG entities as extra nodes).',
   async fit(train: TrainSet, options: FitOptions): Promise<TrainedModel> {
     const params = lightGcnParams(options);
     const progress = options.progress;
@@ -291,13 +348,14 @@ export const lightGcnModel: ModelFactory = {
     progress?.start('lightgcn: epochs', params.epochs);
     let factors: LightGcnFactors;
     try {
-      factors = trainLightGcn(train.csr, params, options.seed, (epoch, loss) => progress?.update(epoch, { loss: Number(loss.toFixed(4)) }));
+      const kg = params.knowledge === 'graph' ? knowledgeGraphOf(train.dataset) : undefined;
+      factors = trainLightGcn(train.csr, params, options.seed, (epoch, loss) => progress?.update(epoch, { loss: Number(loss.toFixed(4)) }), kg);
     } finally {
       progress?.stop();
     }
     const seconds = (performance.now() - started) / 1000;
     const nnz = train.csr.indptr[train.csr.rows] ?? 0;
-    options.log?.(`lightgcn: ${params.epochs} epochs over ${nnz} pairs in ${seconds.toFixed(1)} s, final loss ${factors.losses.at(-1)?.toFixed(4) ?? 'n/a'}`);
+    options.log?.(`lightgcn: ${params.epochs} epochs over ${nnz} pairs (knowledge ${params.knowledge}) in ${seconds.toFixed(1)} s, final loss ${factors.losses.at(-1)?.toFixed(4) ?? 'n/a'}`);
     return new LightGcnModel(params.dim, factors, {
       backend: 'typed-arrays',
       epochs: params.epochs,
