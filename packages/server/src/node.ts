@@ -9,13 +9,16 @@ import { basename, join, resolve } from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import {
+  createDqnPolicy,
   createDrrPolicy,
+  createNodeBackend,
   createPolicy,
   createRecommender,
   directorySource,
   loadBundle,
   SqliteStore,
   type BundleSource,
+  type DqnPolicyOptions,
   type DrrPolicyOptions,
   type LoadedBundle,
   type IndexChoice,
@@ -39,10 +42,12 @@ export * from './index.js';
 
 /** A policy config as the server takes it: LinUCB's dim defaults to the bundle's embedding size. */
 export type ServerPolicyConfig =
-  | Exclude<PolicyConfig, { kind: 'linucb' } | { kind: 'drr' }>
+  | Exclude<PolicyConfig, { kind: 'linucb' } | { kind: 'drr' } | { kind: 'dqn' }>
   | ({ kind: 'linucb' } & Omit<LinUcbOptions, 'dim'> & { dim?: number })
   /** serves the bundle's rl section (DRR actor, updated online); the bundle must have one */
-  | ({ kind: 'drr' } & DrrPolicyOptions);
+  | ({ kind: 'drr' } & DrrPolicyOptions)
+  /** serves the bundle's dqn rl section (the Q-network ranks retrieved candidates); the bundle must have one */
+  | ({ kind: 'dqn' } & DqnPolicyOptions);
 
 /** Every policy kind side by side, so a request (or an A/B split) can pick any; Thompson serves by default. */
 export const DEFAULT_POLICIES: Readonly<Record<string, ServerPolicyConfig>> = {
@@ -120,8 +125,9 @@ export async function createNodeApp(options: NodeAppOptions): Promise<NodeApp> {
   let store: SqliteStore | undefined;
   try {
     store = new SqliteStore(options.db ?? 'tastemaker.db', options.sqlite);
-    const configs = options.policies ?? (bundle.manifest.rl !== undefined ? { ...DEFAULT_POLICIES, drr: { kind: 'drr' } } : DEFAULT_POLICIES);
-    const policies = buildPolicies(configs, source.featureDim, bundle);
+    const rl = bundle.manifest.rl;
+    const configs = options.policies ?? (rl === undefined ? DEFAULT_POLICIES : { ...DEFAULT_POLICIES, ...(rl.algorithm === 'dqn' ? { dqn: { kind: 'dqn' } } : { drr: { kind: 'drr' } }) });
+    const policies = await buildPolicies(configs, source.featureDim, bundle, options);
     const defaultPolicy = options.defaultPolicy ?? (policies.has('thompson') ? 'thompson' : undefined);
     const metrics = createTextMetrics(options.processMetrics === false ? {} : { extraText: processMetrics() });
     const app = createApp({
@@ -153,6 +159,8 @@ export async function createNodeApp(options: NodeAppOptions): Promise<NodeApp> {
       async close() {
         await lifecycle.dispose();
         await opened.close();
+        // policies holding a graph session of their own (dqn)
+        for (const policy of policies.values()) await (policy as { dispose?: () => Promise<void> }).dispose?.();
       },
     };
   } catch (error) {
@@ -212,10 +220,15 @@ function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || host.startsWith('127.');
 }
 
-function buildPolicies(configs: Record<string, ServerPolicyConfig>, featureDim: number, bundle: LoadedBundle): Map<string, Policy> {
+async function buildPolicies(configs: Record<string, ServerPolicyConfig>, featureDim: number, bundle: LoadedBundle, options: NodeAppOptions): Promise<Map<string, Policy>> {
   const out = new Map<string, Policy>();
   for (const [name, config] of Object.entries(configs)) {
     if (config.kind === 'drr') out.set(name, createDrrPolicy(bundle, config));
+    else if (config.kind === 'dqn') {
+      // the Q-network gets its own session on the same device settings as the recommender
+      const backend = createNodeBackend({ device: options.device ?? 'auto', intraOpNumThreads: options.intraOpNumThreads ?? 1 });
+      out.set(name, await createDqnPolicy(bundle, backend, config));
+    }
     else out.set(name, createPolicy(config.kind === 'linucb' ? { ...config, dim: config.dim ?? featureDim } : (config as PolicyConfig)));
   }
   return out;

@@ -99,20 +99,27 @@ export const kgSectionSchema = z.object({
 export type KgSection = z.infer<typeof kgSectionSchema>;
 
 /**
- * Bundles of RL policies (DRR): the model section's user graph is the actor with its state module
- * (user_index + the last `stateSize` positive items → action, scored against items.f32), and
- * `weights` holds the actor and critic (and user rows) in the DRR weights format
- * (core/src/rl/drr-weights.ts) that core's online DDPG updates start from.
+ * Bundles of RL policies.
+ * - `ddpg` (DRR): the model section's user graph is the actor with its state module (user_index +
+ *   the last `stateSize` positive items → action, scored against items.f32), and `weights` holds
+ *   the actor and critic (and user rows) in the DRR weights format (core/src/rl/drr-weights.ts)
+ *   that core's online DDPG updates start from.
+ * - `dqn`: `graph` names the Q-network (DQN_GRAPH_INPUTS in core/src/rl/dqn-policy.ts: liked and
+ *   skipped item sequences, right-padded, with lengths, the candidates and the belief term φ₀ →
+ *   q [batch, candidates]); `weights` holds the DQN side data (core/src/rl/dqn-weights.ts: each
+ *   known user's liked/skipped windows and the rating model φ₀ is folded in from). The model
+ *   section is the retrieval stage (the DQN's MF embeddings), the Q-network ranks its candidates.
  */
+export const RL_ALGORITHMS = ['ddpg', 'dqn'] as const;
 export const rlSectionSchema = z.object({
-  /** model id, e.g. "drr-ave" */
+  /** model id, e.g. "drr-ave", "dqn" */
   kind: z.string().min(1),
-  algorithm: z.literal('ddpg').default('ddpg'),
-  /** key in `graphs` of the actor graph */
+  algorithm: z.enum(RL_ALGORITHMS).default('ddpg'),
+  /** key in `graphs` of the actor graph (ddpg) or the Q-network (dqn) */
   graph: z.string().min(1),
-  /** file with the actor/critic weights */
+  /** file with the actor/critic weights (ddpg) or the DQN side data (dqn) */
   weights: z.string().min(1),
-  /** items in a state: the last N positive items, oldest first */
+  /** items in a state: the last N positive items (and, for dqn, the last N skipped items), oldest first */
   stateSize: z.number().int().positive(),
   params: z.record(z.string(), z.unknown()).default({}),
 });

@@ -1,4 +1,5 @@
 import { invalidConfig } from '../errors/index.js';
+import { DqnPolicy, type DqnModelData, type DqnPolicyOptions } from '../rl/dqn-policy.js';
 import { DrrPolicy, type DrrModelData, type DrrPolicyOptions } from '../rl/drr-policy.js';
 import { GreedyPolicy, RandomPolicy } from './baseline-policies.js';
 import { EpsilonGreedyPolicy, type EpsilonGreedyOptions } from './epsilon-greedy.js';
@@ -13,7 +14,9 @@ export type PolicyConfig =
   | ({ kind: 'epsilon-greedy' } & EpsilonGreedyOptions)
   | ({ kind: 'thompson' } & ThompsonSamplingOptions)
   | ({ kind: 'linucb' } & LinUcbOptions)
-  | ({ kind: 'drr'; model: DrrModelData } & DrrPolicyOptions);
+  | ({ kind: 'drr'; model: DrrModelData } & DrrPolicyOptions)
+  /** `model` holds an open Q-network session: createDqnPolicy builds one from a bundle */
+  | ({ kind: 'dqn'; model: DqnModelData } & DqnPolicyOptions);
 
 /** Builds a policy from a config; an unknown kind fails listing the valid ones. */
 export function createPolicy(config: PolicyConfig): Policy {
@@ -30,6 +33,8 @@ export function createPolicy(config: PolicyConfig): Policy {
       return new LinUcbPolicy(config);
     case 'drr':
       return new DrrPolicy(config.model, config);
+    case 'dqn':
+      return new DqnPolicy(config.model, config);
     default:
       throw invalidConfig('policy kind', (config as { kind?: unknown }).kind, POLICY_KINDS);
   }

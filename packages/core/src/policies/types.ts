@@ -1,6 +1,6 @@
 import type { PolicyStateEntry } from '../store/types.js';
 
-export const POLICY_KINDS = ['greedy', 'random', 'epsilon-greedy', 'thompson', 'linucb', 'drr'] as const;
+export const POLICY_KINDS = ['greedy', 'random', 'epsilon-greedy', 'thompson', 'linucb', 'drr', 'dqn'] as const;
 export type PolicyKind = (typeof POLICY_KINDS)[number];
 
 /** An item the recommender proposes, with its model score and (for contextual policies) its features. */
@@ -14,6 +14,16 @@ export interface PolicyCandidate {
 export interface SelectContext {
   /** e.g. the user's embedding */
   userFeatures?: Float32Array | undefined;
+  /** the policy's own value of each candidate, computed by its `prepare` (DQN: Q-values) */
+  values?: ReadonlyMap<string, number> | undefined;
+}
+
+/** What an asynchronous policy (`prepare`) computed for one request. */
+export interface PreparedState {
+  /** the state, logged with the recommendation and passed to select as userFeatures */
+  userFeatures: Float32Array;
+  /** the policy's value of each candidate it could score, passed to select as values */
+  values: ReadonlyMap<string, number>;
 }
 
 /**
@@ -70,6 +80,12 @@ export interface Policy {
    * recommendation, so feedback brings it back to update.
    */
   stateFeatures?(request: { userId?: string | undefined; history: readonly string[] }): Float32Array | undefined;
+  /**
+   * Policies whose values need a model run (DQN's Q-network) build the state and value the
+   * candidates here, before select; callers pass the result to select (userFeatures, values) and log
+   * the state. `skipped` is the user's recent negative feedback (skip / dislike events), oldest first.
+   */
+  prepare?(request: { userId?: string | undefined; history: readonly string[]; skipped: readonly string[]; candidates: readonly string[] }): Promise<PreparedState>;
 }
 
 /** Options every policy shares. */

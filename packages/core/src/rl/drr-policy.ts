@@ -22,7 +22,9 @@ export interface DrrModelData {
 /** The DRR model of a loaded bundle; fails with a BundleError naming what is missing. */
 export function drrModelFromBundle(bundle: LoadedBundle): DrrModelData {
   const rl = bundle.manifest.rl;
-  if (rl === undefined) throw new BundleError('BUNDLE_UNSUPPORTED', `${bundle.location}: the bundle has no rl section, so it cannot serve a DRR policy`);
+  if (rl === undefined || rl.algorithm !== 'ddpg') {
+    throw new BundleError('BUNDLE_UNSUPPORTED', `${bundle.location}: the bundle has no ddpg (DRR) rl section, so it cannot serve a DRR policy`);
+  }
   const bytes = bundle.files.get(rl.weights);
   if (bytes === undefined) throw new BundleError('BUNDLE_INVALID', `${rl.weights}: named by the rl section but not listed in files`, { file: rl.weights });
   let weights: DrrWeights;

@@ -20,4 +20,4 @@ export { BUNDLE_FILES, writeBundle, type BundleRanker, type WriteBundleOptions, 
 export { writeModelBundle, writeTwoStageBundle } from './write-model-bundle.js';
 export { KG_BUNDLE_FILE, KG_MODELS, bundleKgFor, kgSectionOf, lastFmKgNames, type BundleKg, type KgNames } from './kg-section.js';
 export type { KgChoice } from './write-model-bundle.js';
-export { RL_WEIGHTS_FILE, addRlSection, isRlBundleModel, rlBundleParts, type RlBundleModel, type RlBundleParts } from './rl-bundle.js';
+export { RL_WEIGHTS_FILE, DQN_GRAPH, addDqnSection, addRlSection, dqnGraphSpec, isDqnBundleModel, isRlBundleModel, rlBundleParts, type DqnBundleModel, type RlBundleModel, type RlBundleParts } from './rl-bundle.js';

@@ -3,7 +3,7 @@ import type { TrainedModel, TrainSet } from '../models/types.js';
 import { TRAINER_VERSION } from '../version.js';
 import { writeBundle, type WriteBundleOptions, type WrittenBundle } from './bundle-writer.js';
 import { bundleKgFor, KG_MODELS, type BundleKg } from './kg-section.js';
-import { addRlSection, rlBundleParts } from './rl-bundle.js';
+import { addDqnSection, addRlSection, isDqnBundleModel, rlBundleParts } from './rl-bundle.js';
 
 /**
  * The bundle's knowledge graph: a prepared section, or a mode for bundleKgFor (`'auto'`, the
@@ -38,7 +38,9 @@ export async function writeModelBundle(
     ...rest,
     ...(kg ? { kg } : {}),
   });
-  return rl ? addRlSection(written, rl) : written;
+  if (rl) return addRlSection(written, rl);
+  // DQN: the model section is its MF retrieval; the Q-network and its side data form the rl section
+  return isDqnBundleModel(model) ? addDqnSection(written, model) : written;
 }
 
 /**

@@ -1,6 +1,6 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
-import type { ItemRecord, PolicyCandidate } from '@tastemaker/core/edge';
+import type { EventType, ItemRecord, PolicyCandidate } from '@tastemaker/core/edge';
 import { ApiError } from '../../api-error.js';
 import { requireKey } from '../../auth.js';
 import type { CandidateCache, CandidateEntry } from '../../candidate-cache.js';
@@ -11,6 +11,8 @@ import { explanationSchema, idSchema, jsonObjectSchema } from '../../schemas.js'
 import { jsonBody, queryParams } from '../../validation.js';
 
 const MAX_LIST = 1000;
+/** Events that put an item in an RL state's skipped window (DQN). */
+const NEGATIVE_EVENT_TYPES: readonly EventType[] = ['skip', 'dislike'];
 const scalar = z.union([z.string(), z.number(), z.boolean()]);
 
 export const recommendRequestSchema = z
@@ -104,8 +106,18 @@ async function recommend(ctx: ServerContext, input: RecommendInput): Promise<Rec
       items = items.filter((i) => matches(catalogue.get(i.itemId), filters));
     }
     let userFeatures: Float32Array | undefined;
+    let values: ReadonlyMap<string, number> | undefined;
     // An RL policy builds its own state from the user and history; it is logged so feedback brings it back.
-    if (policy.stateFeatures !== undefined) userFeatures = policy.stateFeatures({ userId: input.userId, history });
+    if (policy.prepare !== undefined) {
+      // DQN's state also holds the user's recent negative feedback, read fresh (skips do not enter the cached history)
+      const skipped =
+        input.userId !== undefined && input.history === undefined
+          ? (await ctx.store.getUserHistory(input.userId, { limit: ctx.limits.historyLength, types: NEGATIVE_EVENT_TYPES })).reverse()
+          : [];
+      const prepared = await policy.prepare({ userId: input.userId, history, skipped, candidates: items.map((i) => i.itemId) });
+      userFeatures = prepared.userFeatures;
+      values = prepared.values;
+    } else if (policy.stateFeatures !== undefined) userFeatures = policy.stateFeatures({ userId: input.userId, history });
     else if (policy.usesFeatures) {
       const cached = candidates.entry;
       userFeatures = cached !== undefined ? (cached.userFeatures ??= source.userFeatures?.({ userId: input.userId, history })) : source.userFeatures?.({ userId: input.userId, history });
@@ -114,7 +126,7 @@ async function recommend(ctx: ServerContext, input: RecommendInput): Promise<Rec
     const policyCandidates: readonly PolicyCandidate[] = policy.usesFeatures
       ? items.map((i) => ({ itemId: i.itemId, score: i.score, features: source.itemFeatures?.(i.itemId) }))
       : items;
-    const chosen = policy.select(policyCandidates, input.k, { userFeatures });
+    const chosen = policy.select(policyCandidates, input.k, { userFeatures, values });
     const recommId = ctx.newId();
     await ctx.store.logRecommendation({
       recommId,

@@ -1,4 +1,4 @@
-import { TastemakerError } from '@tastemaker/core';
+import { TastemakerError, type DqnSideData } from '@tastemaker/core';
 import { Rng } from '../../engine/rng.js';
 import type { ExportSpec } from '../../export/types.js';
 import type { FitOptions, ModelFactory, TrainedModel, TrainInfo, TrainSet } from '../../models/types.js';
@@ -173,19 +173,46 @@ function priorFn(belief: RidgeBelief, n: number, memory: RewardMemory, known: Tr
   };
 }
 
-/** Per user: the last N liked and the last N not-liked rated items of the training timeline. */
-function userWindows(t: UserTimelines, n: number, threshold: number): { liked: Int32Array[]; skipped: Int32Array[] } {
-  const liked: Int32Array[] = [];
-  const skipped: Int32Array[] = [];
+/** Per user: the last N liked and the last N not-liked rated items of the training timeline, with their ratings. */
+function userWindows(t: UserTimelines, n: number, threshold: number): UserWindows {
+  const out: UserWindows = { liked: [], skipped: [], likedRatings: [], skippedRatings: [] };
   t.items.forEach((items, u) => {
     const ratings = t.ratings[u]!;
     const l = new Int32Array(n).fill(STATE_PADDING);
     const s = new Int32Array(n).fill(STATE_PADDING);
-    for (let j = 0; j < items.length; j++) pushWindow(ratings[j]! >= threshold ? l : s, items[j]!);
-    liked.push(l);
-    skipped.push(s);
+    const lr = new Float32Array(n);
+    const sr = new Float32Array(n);
+    for (let j = 0; j < items.length; j++) {
+      const liked = ratings[j]! >= threshold;
+      pushWindow(liked ? l : s, items[j]!);
+      const r = liked ? lr : sr;
+      r.copyWithin(0, 1);
+      r[n - 1] = ratings[j]!;
+    }
+    out.liked.push(l);
+    out.skipped.push(s);
+    out.likedRatings.push(lr);
+    out.skippedRatings.push(sr);
   });
-  return { liked, skipped };
+  return out;
+}
+
+interface UserWindows {
+  liked: Int32Array[];
+  skipped: Int32Array[];
+  likedRatings: Float32Array[];
+  skippedRatings: Float32Array[];
+}
+
+/** What a DQN bundle is built from besides the network: the rating models and the training windows' ratings. */
+export interface DqnServingData {
+  /** the PMF whose factors are the item embeddings (the bundle's retrieval stage) */
+  pmf: PmfFactors;
+  /** the PMF the belief φ₀ folds in from (user rows possibly refitted, coldUsers=1) */
+  beliefPmf: PmfFactors;
+  params: DqnParams;
+  likedRatings: Float32Array[];
+  skippedRatings: Float32Array[];
 }
 
 export class DqnModel implements TrainedModel {
@@ -206,6 +233,8 @@ export class DqnModel implements TrainedModel {
     /** φ₀ (see belief.ts) reading `memory`, the rewards observed in the simulator's episodes */
     private readonly prior?: PriorFn,
     private readonly memory?: RewardMemory,
+    /** set by fit: without it (a bare network) the model has no bundle */
+    private readonly serving?: DqnServingData,
   ) {
     this.nUsers = nUsers;
     this.nItems = network.nItems;
@@ -294,11 +323,7 @@ export class DqnModel implements TrainedModel {
     return blockCurve('dqn', perStep, 'training episode', 50);
   }
 
-  /**
-   * The Q-network as ONNX (rl/dqn/onnx.ts: liked/skipped sequences + candidates + prior → Q-values),
-   * parity-tested against onnxruntime-node. Not yet a bundle: core has no serving path for it, so
-   * exportSpec still refuses.
-   */
+  /** The Q-network as ONNX (rl/dqn/onnx.ts: liked/skipped sequences + candidates + prior → Q-values), the bundle's rl graph. */
   toOnnx(): Uint8Array {
     this.check();
     return qNetworkGraph(this.network);
@@ -310,8 +335,54 @@ export class DqnModel implements TrainedModel {
     return this.prior?.(users, states) ?? new Float32Array(rows * this.network.outDim);
   }
 
+  /**
+   * The bundle's model section is the retrieval stage: the PMF the item embeddings come from,
+   * served as matrix factorisation. The Q-network and its side data go to the rl section
+   * (dqnBundleParts, export/rl-bundle.ts); core's `dqn` policy ranks the retrieved candidates by Q.
+   */
   exportSpec(): ExportSpec {
-    throw new TastemakerError('INVALID_ARGUMENT', 'dqn: bundles cannot carry the Q-network yet (DqnModel.toOnnx() builds the graph; core has no DQN serving path)');
+    const pmf = this.requireServing().pmf;
+    return { kind: 'matrix-factorization', dim: pmf.dim, userFactors: pmf.userFactors, itemFactors: pmf.itemFactors, itemBias: pmf.itemBias };
+  }
+
+  /** The rl section's graph and side data (core/src/rl/dqn-weights.ts). */
+  dqnBundleParts(): { graph: Uint8Array; side: DqnSideData } {
+    this.check();
+    const { beliefPmf: b, params: p, likedRatings, skippedRatings } = this.requireServing();
+    const n = this.stateSize;
+    const flat = <T extends Int32Array | Float32Array>(rows: T[], make: (length: number) => T): T => {
+      const out = make(rows.length * n);
+      rows.forEach((r, u) => out.set(r, u * n));
+      return out;
+    };
+    const side: DqnSideData = {
+      stateSize: n,
+      dim: b.dim,
+      nItems: this.nItems,
+      nUsers: this.liked.length,
+      prior: p.prior,
+      lambda: p.ridgeLambda,
+      userPrior: p.userPrior === 1,
+      // RidgeBelief's defaults (belief.ts)
+      likedRating: 4,
+      skippedRating: 2.5,
+      globalMean: b.globalMean,
+      itemFactors: b.itemFactors,
+      itemBias: b.itemBias,
+      userFactors: b.userFactors,
+      userBias: b.userBias,
+      liked: flat(this.liked, (l) => new Int32Array(l)),
+      skipped: flat(this.skipped, (l) => new Int32Array(l)),
+      likedRatings: flat(likedRatings, (l) => new Float32Array(l)),
+      skippedRatings: flat(skippedRatings, (l) => new Float32Array(l)),
+    };
+    return { graph: this.toOnnx(), side };
+  }
+
+  private requireServing(): DqnServingData {
+    this.check();
+    if (this.serving === undefined) throw new TastemakerError('INVALID_ARGUMENT', 'dqn: this model was built without its rating model, so it has no bundle (fit builds one)');
+    return this.serving;
   }
 
   dispose(): void {
@@ -340,8 +411,6 @@ export function dqnEnvironment(train: TrainSet, p: DqnParams, seed: number): { e
 
 export const dqnModel: ModelFactory = {
   id: 'dqn',
-  // the Q-network's ONNX graph (two GRUs + MLP + item gather) is not written yet
-  exportable: false,
   description: 'DQN with negative feedback (DEERS-style): GRUs over the liked and skipped items, Q(s, a) against MF item embeddings, target network, prioritised replay, ε-greedy; trained in an MF simulator of the train part.',
   async fit(train: TrainSet, options: FitOptions): Promise<TrainedModel> {
     const p = dqnParams(options);
@@ -360,9 +429,10 @@ export const dqnModel: ModelFactory = {
     let trainMemory: RewardMemory | undefined;
     let evalPrior: PriorFn | undefined;
     let evalMemory: RewardMemory | undefined;
+    let beliefPmf = pmf;
     try {
       const known = new TrainingRewards(timelines);
-      const beliefPmf = p.coldUsers === 1 ? coldUserRows(pmf, timelines, p.stateSize, p.positiveThreshold, { ...PMF_DEFAULTS, dim: p.embeddingDim, epochs: p.embeddingEpochs }, options.seed) : pmf;
+      beliefPmf = p.coldUsers === 1 ? coldUserRows(pmf, timelines, p.stateSize, p.positiveThreshold, { ...PMF_DEFAULTS, dim: p.embeddingDim, epochs: p.embeddingEpochs }, options.seed) : pmf;
       const belief = p.prior === 'ridge' ? new RidgeBelief(beliefPmf, p.ridgeLambda, p.userPrior === 1) : undefined;
       const memory = new RewardMemory(train.dataset.items.size);
       trainMemory = memory;
@@ -387,8 +457,9 @@ export const dqnModel: ModelFactory = {
     const tail = curve.slice(-Math.max(1, Math.floor(curve.length / 10)));
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
     options.log?.(`dqn: ${p.env} env, ${p.steps} steps × ${p.envs} episodes, ${log.updates} updates, ${log.episodes} episodes in ${seconds.toFixed(1)} s (PMF ${((t0 - started) / 1000).toFixed(1)} s); episode return first/last 10 % ${mean(head).toFixed(3)} → ${mean(tail).toFixed(3)}`);
-    const { liked, skipped } = userWindows(timelines, p.stateSize, p.positiveThreshold);
+    const { liked, skipped, likedRatings, skippedRatings } = userWindows(timelines, p.stateSize, p.positiveThreshold);
     trainMemory?.clear();
-    return new DqnModel(online, train.dataset.users.size, liked, skipped, { backend: 'typed-arrays', epochs: p.steps, samplesPerSecond: (log.updates * p.batchSize) / seconds, params: { ...p } }, log, evalPrior, evalMemory);
+    const info = { backend: 'typed-arrays', epochs: p.steps, samplesPerSecond: (log.updates * p.batchSize) / seconds, params: { ...p } };
+    return new DqnModel(online, train.dataset.users.size, liked, skipped, info, log, evalPrior, evalMemory, { pmf, beliefPmf, params: p, likedRatings, skippedRatings });
   },
 };

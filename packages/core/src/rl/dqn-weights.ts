@@ -1,0 +1,160 @@
+import { TastemakerError } from '../errors/index.js';
+
+/**
+ * The DQN side data of a bundle (the rl section's `weights` when algorithm = "dqn"): what core
+ * needs besides the Q-network graph to build a state and its belief term φ₀.
+ *
+ * - each known user's training windows: the last N liked and the last N not-liked rated items,
+ *   oldest first, left-padded with -1 (the trainer's state layout), with the ratings of those items;
+ * - the rating model the belief is folded in from (rl/dqn-belief.ts): the PMF's item factors and
+ *   biases, global mean, and user rows (which a known user's ridge is centred on when `userPrior`).
+ *
+ * Layout (little-endian):
+ *   bytes 0–3    "TMDQ"
+ *   bytes 4–7    uint32 header length h
+ *   h bytes      UTF-8 JSON header (DqnHeader)
+ *   padding to a multiple of 4, then float32 blocks in the header's `blocks` order.
+ * Item indices are stored as float32 too (exact below 2^24) so there is one element type.
+ * A plain format rather than ONNX initializers because core reads these values in JavaScript.
+ */
+
+const MAGIC = [0x54, 0x4d, 0x44, 0x51];
+const VERSION = 1;
+
+export interface DqnSideData {
+  /** N: items per window */
+  stateSize: number;
+  /** PMF factor width; the Q-network's φ has dim + 2 values */
+  dim: number;
+  nItems: number;
+  nUsers: number;
+  /** "ridge": φ₀ is the ridge fold-in below; "none": φ₀ = 0 */
+  prior: 'ridge' | 'none';
+  lambda: number;
+  /** a known user's ridge is centred on their PMF row and counts only ratings observed since training */
+  userPrior: boolean;
+  /** ratings assumed for a liked / skipped item without an observed rating */
+  likedRating: number;
+  skippedRating: number;
+  globalMean: number;
+  /** [nItems, dim] */
+  itemFactors: Float32Array;
+  /** [nItems] */
+  itemBias: Float32Array;
+  /** [nUsers, dim] */
+  userFactors: Float32Array;
+  /** [nUsers] */
+  userBias: Float32Array;
+  /** [nUsers, N] item rows, -1 = padding */
+  liked: Int32Array;
+  skipped: Int32Array;
+  /** [nUsers, N] the training rating of each window entry (0 for padding) */
+  likedRatings: Float32Array;
+  skippedRatings: Float32Array;
+}
+
+const BLOCKS = ['itemFactors', 'itemBias', 'userFactors', 'userBias', 'liked', 'skipped', 'likedRatings', 'skippedRatings'] as const;
+type BlockName = (typeof BLOCKS)[number];
+const SCALARS = ['stateSize', 'dim', 'nItems', 'nUsers', 'prior', 'lambda', 'userPrior', 'likedRating', 'skippedRating', 'globalMean'] as const;
+
+type DqnHeader = { format: 'tastemaker-dqn'; version: number; blocks: { name: BlockName; length: number }[] } & Pick<DqnSideData, (typeof SCALARS)[number]>;
+
+function invalid(message: string): TastemakerError {
+  return new TastemakerError('BUNDLE_INVALID', `DQN side data: ${message}`);
+}
+
+function blockLength(d: Pick<DqnSideData, 'dim' | 'nItems' | 'nUsers' | 'stateSize'>, name: BlockName): number {
+  switch (name) {
+    case 'itemFactors':
+      return d.nItems * d.dim;
+    case 'itemBias':
+      return d.nItems;
+    case 'userFactors':
+      return d.nUsers * d.dim;
+    case 'userBias':
+      return d.nUsers;
+    default:
+      return d.nUsers * d.stateSize;
+  }
+}
+
+export function encodeDqnSideData(d: DqnSideData): Uint8Array {
+  const blocks = BLOCKS.map((name) => {
+    const length = blockLength(d, name);
+    if (d[name].length !== length) throw invalid(`${name} has ${d[name].length} values, expected ${length}`);
+    return { name, length };
+  });
+  const header: DqnHeader = { format: 'tastemaker-dqn', version: VERSION, blocks, ...Object.fromEntries(SCALARS.map((k) => [k, d[k]])) } as DqnHeader;
+  const json = new TextEncoder().encode(JSON.stringify(header));
+  const start = Math.ceil((8 + json.length) / 4) * 4;
+  const total = blocks.reduce((n, b) => n + b.length, 0);
+  const out = new Uint8Array(start + 4 * total);
+  out.set(MAGIC, 0);
+  const view = new DataView(out.buffer);
+  view.setUint32(4, json.length, true);
+  out.set(json, 8);
+  let o = start;
+  for (const { name } of blocks) {
+    const values = d[name];
+    for (let i = 0; i < values.length; i++, o += 4) view.setFloat32(o, values[i] as number, true);
+  }
+  return out;
+}
+
+export function decodeDqnSideData(bytes: Uint8Array): DqnSideData {
+  if (bytes.length < 8 || MAGIC.some((m, i) => bytes[i] !== m)) throw invalid('not a DQN side-data file (bad magic)');
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const h = view.getUint32(4, true);
+  if (8 + h > bytes.length) throw invalid('truncated header');
+  let header: DqnHeader;
+  try {
+    header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + h))) as DqnHeader;
+  } catch {
+    throw invalid('header is not JSON');
+  }
+  if (header.format !== 'tastemaker-dqn' || header.version !== VERSION) throw invalid(`unsupported format ${JSON.stringify(header.format)} version ${String(header.version)}`);
+  for (const k of ['stateSize', 'dim', 'nItems', 'nUsers'] as const) {
+    if (!Number.isInteger(header[k]) || header[k] < (k === 'nUsers' || k === 'nItems' ? 0 : 1)) throw invalid(`${k} must be a positive integer`);
+  }
+  for (const k of ['lambda', 'likedRating', 'skippedRating', 'globalMean'] as const) if (!Number.isFinite(header[k])) throw invalid(`${k} must be a finite number`);
+  if (header.prior !== 'ridge' && header.prior !== 'none') throw invalid(`prior must be "ridge" or "none"`);
+  if (header.prior === 'ridge' && !(header.lambda > 0)) throw invalid('lambda must be > 0');
+  const start = Math.ceil((8 + h) / 4) * 4;
+  const out: Partial<Record<BlockName, Float32Array | Int32Array>> = {};
+  let o = start;
+  for (const name of BLOCKS) {
+    const block = header.blocks?.find((b) => b.name === name);
+    const length = blockLength(header, name);
+    if (block === undefined || block.length !== length) throw invalid(`block ${name} should hold ${length} values`);
+    if (o + 4 * length > bytes.length) throw invalid(`block ${name} is truncated`);
+    const integer = name === 'liked' || name === 'skipped';
+    const values = integer ? new Int32Array(length) : new Float32Array(length);
+    for (let i = 0; i < length; i++, o += 4) values[i] = view.getFloat32(o, true);
+    if (integer) {
+      const bad = values.findIndex((v) => v < -1 || v >= header.nItems);
+      if (bad >= 0) throw invalid(`${name}[${bad}] = ${values[bad]} is not an item row`);
+    } else if (values.some((v) => !Number.isFinite(v))) throw invalid(`block ${name} has a value that is not finite`);
+    out[name] = values;
+  }
+  if (o !== bytes.length) throw invalid(`${bytes.length - o} trailing bytes`);
+  return {
+    stateSize: header.stateSize,
+    dim: header.dim,
+    nItems: header.nItems,
+    nUsers: header.nUsers,
+    prior: header.prior,
+    lambda: header.lambda,
+    userPrior: header.userPrior === true,
+    likedRating: header.likedRating,
+    skippedRating: header.skippedRating,
+    globalMean: header.globalMean,
+    itemFactors: out.itemFactors as Float32Array,
+    itemBias: out.itemBias as Float32Array,
+    userFactors: out.userFactors as Float32Array,
+    userBias: out.userBias as Float32Array,
+    liked: out.liked as Int32Array,
+    skipped: out.skipped as Int32Array,
+    likedRatings: out.likedRatings as Float32Array,
+    skippedRatings: out.skippedRatings as Float32Array,
+  };
+}
