@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { csrRow, popularity, toCsr } from './csr.js';
+import { csrRow, popularity, timeOrderedRows, toCsr } from './csr.js';
 import { IdMap, type Dataset, type Interactions } from './dataset.js';
 
 function interactions(rows: [number, number, number][]): Interactions {
@@ -54,5 +54,27 @@ describe('toCsr', () => {
     expect([...popularity(toCsr(x, 3, 4))]).toEqual([0, 2, 1, 0]);
     const d: Dataset = { name: 't', users: IdMap.from(['a', 'b', 'c']), items: IdMap.from(['p', 'q', 'r', 's']), interactions: x };
     expect([...popularity(d)]).toEqual([0, 2, 1, 0]);
+  });
+});
+
+describe('timeOrderedRows', () => {
+  it('orders each row by when the pair last happened, input order breaking ties and standing in for missing times', () => {
+    const x = interactions([
+      [0, 3, 1],
+      [0, 1, 1],
+      [0, 2, 1],
+      [1, 4, 1],
+      [1, 0, 1],
+      [0, 3, 1],
+    ]);
+    x.timestamp.set([30, 20, 10, Number.NaN, Number.NaN, 5]);
+    const csr = toCsr(x, 2, 5);
+    expect([...csrRow(csr, 0)]).toEqual([1, 2, 3]);
+    const ordered = timeOrderedRows(csr, x);
+    // item 3's last occurrence is at t=5: the oldest
+    expect([...csrRow(ordered, 0)]).toEqual([3, 2, 1]);
+    // no timestamps: file order
+    expect([...csrRow(ordered, 1)]).toEqual([4, 0]);
+    expect([...ordered.indptr]).toEqual([...csr.indptr]);
   });
 });

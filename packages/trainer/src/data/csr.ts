@@ -80,6 +80,38 @@ export function toCsr(source: Dataset | Interactions, nUsers?: number, nItems?: 
   };
 }
 
+/**
+ * The same matrix with each row in the order its interactions happened: ascending timestamp of the
+ * (user, item) pair's last occurrence (pairs without one first), ties in input order. Rows are
+ * then no longer sorted by item (csrHas does not apply); bundles whose graphs read the most recent
+ * history (sequence rankers such as kg-song) are written from it, so serving sees training's order.
+ */
+export function timeOrderedRows(csr: Csr, x: Interactions): Csr {
+  // (user, item) → [timestamp, input position] of its last occurrence
+  const when = new Map<number, number>();
+  for (let k = 0; k < x.user.length; k++) when.set((x.user[k] as number) * csr.cols + (x.item[k] as number), k);
+  const indices = new Int32Array(csr.indices.length);
+  const values = new Float32Array(csr.values.length);
+  for (let u = 0; u < csr.rows; u++) {
+    const start = csr.indptr[u] as number;
+    const end = csr.indptr[u + 1] as number;
+    const entries = Array.from({ length: end - start }, (_, j) => start + j);
+    const pos = (e: number): number => when.get(u * csr.cols + (csr.indices[e] as number)) ?? Number.MAX_SAFE_INTEGER;
+    const time = (e: number): number => {
+      const k = pos(e);
+      const t = k === Number.MAX_SAFE_INTEGER ? Number.NaN : (x.timestamp[k] as number);
+      return Number.isFinite(t) ? t : Number.NEGATIVE_INFINITY;
+    };
+    // with no timestamp at all in the row, input order alone decides
+    entries.sort((a, b) => time(a) - time(b) || pos(a) - pos(b));
+    entries.forEach((e, j) => {
+      indices[start + j] = csr.indices[e] as number;
+      values[start + j] = csr.values[e] as number;
+    });
+  }
+  return { rows: csr.rows, cols: csr.cols, indptr: csr.indptr, indices, values };
+}
+
 /** True when `item` is in the ascending slice indices[start, end) (binary search). */
 export function sortedSliceContains(indices: Int32Array, start: number, end: number, item: number): boolean {
   let lo = start;

@@ -1,4 +1,5 @@
 import { TastemakerError } from '@tastemaker/core';
+import { timeOrderedRows } from '../data/csr.js';
 import type { TrainedModel, TrainSet } from '../models/types.js';
 import { TRAINER_VERSION } from '../version.js';
 import { writeBundle, type WriteBundleOptions, type WrittenBundle } from './bundle-writer.js';
@@ -59,7 +60,9 @@ export function writeTwoStageBundle(
       model: models.ranker.id,
     });
   }
-  return writeModelBundle(dir, models.retrieval, train, {
+  // A ranker that reads the user's recent history (kg-song's GRU) must see it in the order it trained on.
+  const served = spec.historyLength !== undefined ? { ...train, csr: timeOrderedRows(train.csr, train.dataset.interactions) } : train;
+  return writeModelBundle(dir, models.retrieval, served, {
     ...extra,
     // A KG ranker (kg-song, kgcn) trained on the graph even when the retrieval model did not.
     kg: extra.kg ?? (KG_MODELS.includes(models.ranker.id) ? true : 'auto'),

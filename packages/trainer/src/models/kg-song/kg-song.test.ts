@@ -1,9 +1,10 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRecommender } from '@tastemaker/core';
 import { describe, expect, it } from 'vitest';
-import { writeBundle } from '../../export/bundle-writer.js';
+import { BUNDLE_FILES, writeBundle } from '../../export/bundle-writer.js';
+import { writeTwoStageBundle } from '../../export/write-model-bundle.js';
 import type { KnowledgeGraph } from '../../data/dataset.js';
 import { Rng } from '../../engine/rng.js';
 import { rankerParity } from '../../export/ranker-parity.js';
@@ -236,6 +237,42 @@ describe('kg-song model', () => {
     const viaSpec = spec.scorePairs(Int32Array.of(3, 3), Int32Array.of(0, 17), [hist, hist]);
     expect(viaSpec[0]).toBeCloseTo(direct[0]!, 5);
     expect(viaSpec[1]).toBeCloseTo(direct[17]!, 5);
+  });
+
+  it('a two-stage bundle stores each history in time order, the order the GRU trained on', async () => {
+    // user 0 rated items 9, 0, 4 at times 1, 3, 2: item order 0, 4, 9, time order 9, 4, 0;
+    // user 1 rated 2 then 1: item order 1, 2, time order 2, 1
+    const rows: [number, number, number][] = [
+      [0, 9, 1],
+      [0, 0, 3],
+      [0, 4, 2],
+      [1, 2, 10],
+      [1, 1, 20],
+    ];
+    const timed: TrainSet = {
+      ...train,
+      dataset: {
+        ...train.dataset,
+        interactions: {
+          user: Int32Array.from(rows, (r) => r[0]),
+          item: Int32Array.from(rows, (r) => r[1]),
+          value: new Float32Array(rows.length).fill(1),
+          timestamp: Float64Array.from(rows, (r) => r[2]),
+        },
+      },
+    };
+    const popularity = await getModel('popularity').fit(timed, { seed: 1 });
+    const dir = await mkdtemp(join(tmpdir(), 'tastemaker-kg-song-order-'));
+    try {
+      await writeTwoStageBundle(dir, { retrieval: popularity, ranker: model, candidates: 10 }, { ...timed, csr: trainSetFromRows([[0, 4, 9], [1, 2], ...Array.from({ length: 38 }, () => [])], nItems).csr }, { kg: false });
+      const indptr = new Uint32Array((await readFile(join(dir, BUNDLE_FILES.historyIndptr))).buffer.slice(0));
+      const indices = new Uint32Array((await readFile(join(dir, BUNDLE_FILES.historyIndices))).buffer.slice(0));
+      expect([...indices.subarray(indptr[0], indptr[1])]).toEqual([9, 4, 0]);
+      expect([...indices.subarray(indptr[1], indptr[2])]).toEqual([2, 1]);
+    } finally {
+      popularity.dispose();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('serves as the ranker of a bundle: core feeds the user history and gets the trainer scores', async () => {
