@@ -1,21 +1,13 @@
 import type { PolicyStateEntry } from '../store/types.js';
 import { createRng, randomSeed, type Rng } from './rng.js';
 import { ranked, uniqueCandidates } from './slate.js';
-import type { Policy, PolicyCandidate, RankedItem, StateImport } from './types.js';
+import type { Policy, PolicyCandidate, RankedItem, SelectContext, StateImport } from './types.js';
 
-/** The model's own order, no exploration: the baseline every bandit is compared against. */
-export class GreedyPolicy implements Policy {
-  readonly kind = 'greedy' as const;
-  readonly usesFeatures = false;
-
-  select(candidates: readonly PolicyCandidate[], k: number): RankedItem[] {
-    const cs = uniqueCandidates(candidates, k);
-    const order = cs
-      .map((c, i) => i)
-      .sort((a, b) => scoreOf(cs[b]) - scoreOf(cs[a]) || a - b)
-      .slice(0, k);
-    return ranked(cs, order, order.map(() => 1));
-  }
+/** A policy that learns nothing from feedback and so has no state to persist. */
+export abstract class StatelessPolicy implements Policy {
+  abstract readonly kind: Policy['kind'];
+  abstract readonly usesFeatures: boolean;
+  abstract select(candidates: readonly PolicyCandidate[], k: number, context?: SelectContext): RankedItem[];
 
   update(): string[] {
     return [];
@@ -30,13 +22,29 @@ export class GreedyPolicy implements Policy {
   }
 }
 
+/** The model's own order, no exploration: the baseline every bandit is compared against. */
+export class GreedyPolicy extends StatelessPolicy {
+  readonly kind = 'greedy' as const;
+  readonly usesFeatures = false;
+
+  select(candidates: readonly PolicyCandidate[], k: number): RankedItem[] {
+    const cs = uniqueCandidates(candidates, k);
+    const order = cs
+      .map((c, i) => i)
+      .sort((a, b) => scoreOf(cs[b]) - scoreOf(cs[a]) || a - b)
+      .slice(0, k);
+    return ranked(cs, order, order.map(() => 1));
+  }
+}
+
 /** A uniformly random slate from the candidates: the exploration floor in simulations and a source of unbiased logs. */
-export class RandomPolicy implements Policy {
+export class RandomPolicy extends StatelessPolicy {
   readonly kind = 'random' as const;
   readonly usesFeatures = false;
   private readonly rng: Rng;
 
   constructor(options: { rng?: Rng } = {}) {
+    super();
     this.rng = options.rng ?? createRng(randomSeed());
   }
 
@@ -52,18 +60,6 @@ export class RandomPolicy implements Policy {
       pool.splice(at, 1);
     }
     return ranked(cs, order, propensities);
-  }
-
-  update(): string[] {
-    return [];
-  }
-
-  exportState(): Map<string, PolicyStateEntry> {
-    return new Map();
-  }
-
-  importState(): StateImport {
-    return { loaded: 0 };
   }
 }
 

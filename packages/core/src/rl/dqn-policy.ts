@@ -3,11 +3,11 @@ import type { GraphSpec } from '../bundle/manifest.js';
 import { BundleError, TastemakerError } from '../errors/index.js';
 import { checkGraphSignature } from '../inference/graph-signature.js';
 import type { GraphSession, InferenceBackend, TensorData } from '../inference/types.js';
+import { StatelessPolicy } from '../policies/baseline-policies.js';
 import { createRng, randomSeed, type Rng } from '../policies/rng.js';
 import { checkNumber, epsilonGreedySlate, standardisedScores, uniqueCandidates } from '../policies/slate.js';
-import type { Policy, PolicyCandidate, PolicyCommonOptions, PreparedState, RankedItem, SelectContext, StateImport } from '../policies/types.js';
+import type { PolicyCandidate, PolicyCommonOptions, PreparedState, RankedItem, SelectContext } from '../policies/types.js';
 import { intTensor, openBundleGraph } from '../recommender/bundle-session.js';
-import type { PolicyStateEntry } from '../store/types.js';
 import { dqnBelief } from './dqn-belief.js';
 import { decodeDqnSideData, type DqnSideData } from './dqn-weights.js';
 
@@ -45,7 +45,8 @@ export interface DqnPolicyOptions extends PolicyCommonOptions {
  * and runs the Q-network once over the request's retrieved candidates; select ranks them by Q with
  * ε-greedy exploration per slate position (exact propensities).
  */
-export class DqnPolicy implements Policy {
+/** Served as trained: DQN bundles are not updated online, so the policy is stateless. */
+export class DqnPolicy extends StatelessPolicy {
   readonly kind = 'dqn' as const;
   // select reads the prepared values, not candidate or user features
   readonly usesFeatures = false;
@@ -60,6 +61,7 @@ export class DqnPolicy implements Policy {
     private readonly model: DqnModelData,
     options: DqnPolicyOptions = {},
   ) {
+    super();
     this.epsilon = checkNumber('epsilon', options.epsilon ?? 0.1, 0, 1);
     this.scoreWeight = checkNumber('scoreWeight', options.scoreWeight ?? 0, 0);
     this.rng = options.rng ?? createRng(randomSeed());
@@ -177,18 +179,6 @@ export class DqnPolicy implements Policy {
     return epsilonGreedySlate(values, cs, k, this.epsilon, this.rng);
   }
 
-  // Served as trained: DQN bundles are not updated online.
-  update(): string[] {
-    return [];
-  }
-
-  exportState(): Map<string, PolicyStateEntry> {
-    return new Map();
-  }
-
-  importState(): StateImport {
-    return { loaded: 0 };
-  }
 
   async dispose(): Promise<void> {
     await this.model.session.dispose();
