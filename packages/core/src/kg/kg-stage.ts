@@ -20,13 +20,16 @@ export interface KgCandidateMergeOptions extends KgCandidateOptions {
 export interface RecommenderKgOptions {
   /** attach the best KG path from the user's history to each recommended item. Default true. */
   explanations?: boolean;
-  /** merge items reachable through shared entities into the model's candidates. Default off. */
+  /** merge items reachable through shared entities into the model's candidates. Default off, except for bundles with a kg-song ranker. */
   candidates?: boolean | KgCandidateMergeOptions;
   /** by relation name, default 1 each; used by both candidates and explanations (0 = never use) */
   relationWeights?: Readonly<Record<string, number>>;
   /** explanation text by relation name, overriding DEFAULT_RELATION_TEMPLATES */
   templates?: Readonly<Record<string, string>>;
 }
+
+/** The ranker whose bundles merge KG candidates by default. */
+const KG_WIDENING_RANKER = 'kg-song';
 
 /**
  * The KG side of a recommender: KG candidates merged with the model's, and explanations. Options
@@ -63,7 +66,11 @@ export class KgStage {
 
   /** The stage for a bundle, or undefined when the bundle has no knowledge graph. */
   static open(bundle: LoadedBundle, options: RecommenderKgOptions = {}): KgStage | undefined {
-    return bundle.kg === undefined ? undefined : new KgStage(bundle.kg, bundle.itemIds, options);
+    if (bundle.kg === undefined) return undefined;
+    // kg-song is the seed's KG recommender: retrieval's top items widened over the graph, then its
+    // ranker. Its bundles widen the pool unless told otherwise.
+    const widen = typeof options === 'object' && options !== null && options.candidates === undefined && bundle.manifest.ranker?.kind === KG_WIDENING_RANKER;
+    return new KgStage(bundle.kg, bundle.itemIds, widen ? { ...options, candidates: true } : options);
   }
 
   /** KG candidates for one request: row → KG score, best first. */

@@ -246,6 +246,19 @@ describe('recommender with a kg section', () => {
     await Promise.all([rec.dispose(), plain.dispose()]);
   });
 
+  it('widens the pool by default when the bundle’s ranker is kg-song (the seed’s architecture), unless told not to', async () => {
+    const b = await twoStageBundle({ items, candidates: 3 });
+    const kgSong = { ...b, manifest: { ...b.manifest, ranker: { ...b.manifest.ranker, kind: 'kg-song' } } as ManifestInput };
+    const files = await withKg(kgSong);
+    const widened = await createRecommenderFromSource({ source: memorySource(files), backend });
+    const narrow = await createRecommenderFromSource({ source: memorySource(files), backend, kg: { candidates: false } });
+    expect(widened.info().kg?.candidates).toBe(true);
+    expect(narrow.info().kg?.candidates).toBe(false);
+    const other = await createRecommenderFromSource({ source: memorySource(await withKg(b)), backend });
+    expect(other.info().kg?.candidates).toBe(false);
+    await Promise.all([widened.dispose(), narrow.dispose(), other.dispose()]);
+  });
+
   it('fails at construction on a bad kg option, and loading refuses a kg file that does not match the manifest', async () => {
     const b = await tinyBundle({ items });
     const files = await withKg(b);
