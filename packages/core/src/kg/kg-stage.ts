@@ -80,11 +80,10 @@ export class KgStage {
   }
 
   /** The model's hits plus the KG candidates it did not return, each scored by the model. */
-  union(modelHits: readonly SearchHit[], kgScores: ReadonlyMap<number, number>, modelScore: (row: number) => number): SearchHit[] {
-    const out = [...modelHits];
+  union(modelHits: readonly SearchHit[], kgScores: ReadonlyMap<number, number>, modelScores: (rows: readonly number[]) => SearchHit[]): SearchHit[] {
     const present = new Set(modelHits.map((h) => h.row));
-    for (const row of kgScores.keys()) if (!present.has(row)) out.push({ row, score: modelScore(row) });
-    return out;
+    const missing = [...kgScores.keys()].filter((row) => !present.has(row));
+    return missing.length === 0 ? [...modelHits] : [...modelHits, ...modelScores(missing)];
   }
 
   /** Adds the weighted KG boost (see KgCandidateMergeOptions.weight) and sorts, best first. */

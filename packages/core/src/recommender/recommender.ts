@@ -156,6 +156,8 @@ class BundleRecommender implements Recommender {
   private readonly fixedLength: number | undefined;
   /** Whether the graph accepts more than one row per run. */
   private readonly batchable: boolean;
+  /** Scores KG candidates retrieval did not return; the exact index itself, or one built on first use. */
+  private exactScorer: ExactIndex | undefined;
 
   constructor(
     private readonly bundle: LoadedBundle,
@@ -208,7 +210,7 @@ class BundleRecommender implements Recommender {
       // KG candidates join the pool scored by the model; the ranker (if any) then scores the whole pool.
       const kg = this.kg?.candidatesOn ? this.kg : undefined;
       const kgScores = kg ? group.map((p) => kg.candidates(p.seen, p.excluded)) : undefined;
-      if (kg && kgScores) hitLists = hitLists.map((hits, i) => kg.union(hits, kgScores[i] as Map<number, number>, (row) => this.modelScore(rows, i, row)));
+      if (kg && kgScores) hitLists = hitLists.map((hits, i) => kg.union(hits, kgScores[i] as Map<number, number>, (items) => this.modelScores(rows, i, items)));
       if (ranker) {
         hitLists = await ranker.rerank(
           group.map((p) => p.userRow),
@@ -311,25 +313,15 @@ class BundleRecommender implements Recommender {
     return { data: tensor.data, width };
   }
 
-  /** The model's score of one item for request i, as its retrieval would have scored it. */
-  private modelScore(rows: { data: Float32Array; width: number }, i: number, item: number): number {
+  /** The model's scores of chosen items for request i, as its retrieval scores them (KG candidates). */
+  private modelScores(rows: { data: Float32Array; width: number }, i: number, items: readonly number[]): SearchHit[] {
     const row = rows.data.subarray(i * rows.width, (i + 1) * rows.width);
-    if (this.bundle.manifest.model.scoring === 'scores') return row[item] ?? -Infinity;
+    if (this.bundle.manifest.model.scoring === 'scores') return items.map((item) => ({ row: item, score: row[item] ?? -Infinity }));
     const vectors = this.bundle.itemEmbeddings;
-    if (vectors === undefined) return -Infinity;
-    const dim = rows.width;
-    let dot = 0;
-    let uu = 0;
-    let vv = 0;
-    for (let d = 0; d < dim; d++) {
-      const u = row[d] as number;
-      const v = vectors[item * dim + d] as number;
-      dot += u * v;
-      uu += u * u;
-      vv += v * v;
-    }
-    if (this.bundle.manifest.model.metric !== 'cosine') return dot;
-    return uu > 0 && vv > 0 ? dot / Math.sqrt(uu * vv) : 0;
+    if (vectors === undefined) return items.map((item) => ({ row: item, score: -Infinity }));
+    // The exact index scores rows the way retrieval does (metric included); an HNSW bundle gets one on first use.
+    this.exactScorer ??= this.index instanceof ExactIndex ? this.index : new ExactIndex(vectors, rows.width, { metric: this.bundle.manifest.model.metric });
+    return this.exactScorer.rerank(row, items, items.length);
   }
 
   private rank(rows: { data: Float32Array; width: number }, i: number, p: PreparedRequest): SearchHit[] {
@@ -377,6 +369,8 @@ class BundleRecommender implements Recommender {
     await Promise.allSettled([...this.inflight]);
     const session = this.session;
     this.session = undefined;
+    if (this.exactScorer !== this.index) this.exactScorer?.dispose();
+    this.exactScorer = undefined;
     this.index?.dispose();
     this.index = undefined;
     const ranker = this.ranker;
