@@ -5,8 +5,10 @@
  *   TASTEMAKER_DATA   where the data sets are (default ../shared/data)
  *   TASTEMAKER_BENCH_BUNDLE    server section: serve this bundle instead of training one
  *   TASTEMAKER_BENCH_CPU_PROF  server section: write a .cpuprofile of the server per phase here
+ *   TASTEMAKER_BENCH_SKIP_BUILD=1  server section: serve the packages as last built (it runs `npm run build` first)
  *   --only NAME       run one section: two-tower | retrieval | server | ranking | rl-online
  */
+import { execFileSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { dataPath, evaluate, fitModel, makeSplit, readDataset, Rng, silentProgress, type TwoTowerExport } from '@tastemaker/trainer';
 import { lowRankVectors, measureRetrieval } from './retrieval.js';
@@ -59,6 +61,11 @@ if (want('retrieval')) {
 
 if (want('server')) {
   // autocannon against a forked server with the ML-100K two-tower bundle; protocol in bench/README.md.
+  // It serves the built packages, as `tastemaker serve` does, so they are built from this checkout first.
+  if (process.env.TASTEMAKER_BENCH_SKIP_BUILD !== '1') {
+    log('npm run build (the server section serves the built packages)…');
+    execFileSync('npm', ['run', 'build'], { stdio: ['ignore', 2, 2] });
+  }
   report.server = await benchServer({
     bundle: process.env.TASTEMAKER_BENCH_BUNDLE || undefined,
     cpuProfileDir: process.env.TASTEMAKER_BENCH_CPU_PROF || undefined,

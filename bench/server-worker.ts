@@ -14,8 +14,9 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
+import { pathToFileURL } from 'node:url';
 import type { SqliteStoreOptions } from '@tastemaker/core';
-import { startServer, type Logger } from '@tastemaker/server';
+import type { Logger } from '@tastemaker/server';
 
 export interface WorkerConfig {
   bundle: string;
@@ -25,6 +26,12 @@ export interface WorkerConfig {
   candidateCache?: boolean;
   /** SQLite store options instead of the server defaults (for experiments; the bench itself passes none). */
   sqlite?: SqliteStoreOptions;
+  /**
+   * The server module to serve with: the bench passes the built package (packages/server/dist/node.js,
+   * what `tastemaker serve` runs). Under tsx the sources would be measured instead, transpiled with
+   * keepNames, which wraps every closure created per request in an Object.defineProperty call.
+   */
+  serverModule: string;
 }
 
 export type WorkerRequest =
@@ -64,6 +71,7 @@ if (raw === undefined || process.send === undefined) {
 const config = JSON.parse(raw) as WorkerConfig;
 
 try {
+  const { startServer } = (await import(pathToFileURL(config.serverModule).href)) as typeof import('@tastemaker/server');
   // Server defaults throughout (policies, SQLite durability and its worker thread, index, threads,
   // candidate cache, process metrics): the bench measures what `tastemaker serve` runs, with keys
   // configured as a deployment would have them; only the cache-off comparison turns the cache off.

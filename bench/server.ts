@@ -121,6 +121,8 @@ const EVENTS_PER_BATCH = 50;
 const KEYS = { secret: 'bench-secret-key', publishable: 'bench-publishable-key' };
 const AUTH = { authorization: `Bearer ${KEYS.publishable}`, 'content-type': 'application/json' };
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+/** The built server (`npm run build`, which bench/run.ts runs before this section): what `tastemaker serve` runs. */
+const SERVER_MODULE = join(ROOT, 'packages', 'server', 'dist', 'node.js');
 
 /** One served recommendation, kept so that events can answer it like a real client would. */
 interface Slate {
@@ -298,7 +300,7 @@ export async function benchServer(options: ServerBenchOptions = {}): Promise<Ser
       },
       setup: {
         serverProcess:
-          'forked `node --import tsx` running startServer with its defaults (its own process; SQLite log writes and WAL checkpoints on a worker thread of it); load generator (autocannon and the paced sender) in the parent process, same machine',
+          'forked process running startServer from the built packages (packages/server/dist, as `tastemaker serve`) with its defaults (its own process; SQLite log writes and WAL checkpoints on a worker thread of it); load generator (autocannon and the paced sender) in the parent process, same machine',
         users: `POST /v1/recommend { userId, k: ${K} } with userId uniform over all ${users.length} users of the bundle`,
         candidateCache: 'on (server default, 10,000 users); per-phase hit/miss from /metrics; candidateCacheOff repeats the recommend phases on a second server with it off',
         connections,
@@ -393,10 +395,14 @@ class ServerProcess {
     });
   }
 
-  static async start(config: WorkerConfig): Promise<ServerProcess> {
+  static async start(options: Omit<WorkerConfig, 'serverModule'>): Promise<ServerProcess> {
+    const config: WorkerConfig = { ...options, serverModule: SERVER_MODULE };
     const child = fork(join(ROOT, 'bench', 'server-worker.ts'), [JSON.stringify(config)], {
       cwd: ROOT,
       execArgv: ['--import', 'tsx'],
+      // tsconfig.build.json maps no paths, so the built server's own imports (@tastemaker/core) resolve
+      // to the built packages too, as they do for `tastemaker serve`, rather than to the sources.
+      env: { ...process.env, TSX_TSCONFIG_PATH: join(ROOT, 'tsconfig.build.json') },
       // The worker's stdout would corrupt the bench's JSON on ours.
       stdio: ['ignore', 2, 2, 'ipc'],
     });

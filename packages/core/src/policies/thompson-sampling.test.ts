@@ -37,6 +37,39 @@ describe('ThompsonSamplingPolicy', () => {
     expect(aFirstPropensity / aFirst).toBeCloseTo(aFirst / runs, 1);
   });
 
+  it('estimates each position of a score-weighted slate as a brute-force simulation does, low-scored items included', () => {
+    // Spread scores: with scoreWeight 1 the lowest items can never outrank the slate, so the policy
+    // skips sampling them; the estimate must still be that of sampling everything.
+    const scores = [5, 1, 0.9, 0.8, 0.7, 0.6, 0.5, -3, -3.5, -4, -5];
+    const candidates: PolicyCandidate[] = scores.map((score, i) => ({ itemId: `i${i}`, score }));
+    const policy = new ThompsonSamplingPolicy({ rng: createRng(21), scoreWeight: 1, propensityDraws: 20_000 });
+    for (let i = 0; i < 4; i++) policy.update({ itemId: 'i2', trial: 1, reward: 1 });
+    for (let i = 0; i < 3; i++) policy.update({ itemId: 'i5', trial: 1, reward: 0 });
+    policy.update({ itemId: 'i8', trial: 2, reward: 1 });
+    const slate = policy.select(candidates, 2);
+
+    const mean = scores.reduce((a, b) => a + b, 0) / scores.length;
+    const sd = Math.sqrt(scores.reduce((a, b) => a + (b - mean) ** 2, 0) / scores.length);
+    const rng = createRng(99);
+    const draw = (i: number) => {
+      const { alpha, beta } = policy.posterior(`i${i}`);
+      // Beta(a, b) as the a-th smallest of a + b − 1 uniforms (integer parameters here)
+      const u = Array.from({ length: alpha + beta - 1 }, () => rng.next()).sort((x, y) => x - y);
+      return (u[alpha - 1] as number) + ((scores[i] as number) - mean) / sd;
+    };
+    const placed = slate.map((r) => Number(r.itemId.slice(1)));
+    const hits = new Array<number>(placed.length).fill(0);
+    const runs = 20_000;
+    for (let r = 0; r < runs; r++) {
+      const values = scores.map((_, i) => draw(i));
+      placed.forEach((item, j) => {
+        const rivals = values.filter((_, i) => !placed.slice(0, j + 1).includes(i));
+        if ((values[item] as number) > Math.max(...rivals)) hits[j]++;
+      });
+    }
+    slate.forEach((r, j) => expect(Math.abs(r.propensity - (hits[j] as number) / runs)).toBeLessThan(0.02));
+  });
+
   it('learns to rank a clicked item first and replays with a seed', () => {
     const candidates: PolicyCandidate[] = ['a', 'b', 'c', 'd'].map((itemId) => ({ itemId, score: 0 }));
     const policy = new ThompsonSamplingPolicy({ rng: createRng(9), propensityDraws: 0 });
