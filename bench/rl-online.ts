@@ -9,19 +9,20 @@
  *      simulated reward is the share of items the simulator rates ≥ 4 (and the mean (r − 3) / 2).
  *   4. Live traffic: for `rounds` rounds every held-out user asks the served, exploring DRR policy
  *      for k items and answers through POST /v1/events: a click for each item the simulator rates
- *      ≥ 4, a skip otherwise. Core's DRR policy turns them into DDPG transitions and updates its
- *      weights, persisted in the SQLite store.
+ *      ≥ 4, a skip otherwise. Core's DRR policy turns them into DDPG transitions; the updates run
+ *      in the background between requests and the weights are checkpointed in the SQLite store;
+ *      the phase ends once they caught up (`learning.idle()`). `latencyMs` times its requests.
  *   5. "after": a fresh server on the same database restores the learned weights into the same
  *      greedy policy, and step 3 is repeated on the same states.
  *
- *   node --import tsx bench/rl-online.ts --data /work/shared/data/ml-100k --format movielens-100k [--model drr-ave] [--rounds 10] [--seed 42]
+ *   node --import tsx bench/rl-online.ts --data /work/shared/data/ml-100k --format movielens-100k [--model drr-ave] [--rounds 10] [--seed 42] [--max-pending 1000]
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { createRng, type DrrLearnerOptions } from '@tastemaker/core';
-import { createNodeApp, silentLogger } from '../packages/server/src/node.js';
+import { createNodeApp, silentLogger, type NodeAppOptions } from '../packages/server/src/node.js';
 import type { Dataset } from '../packages/trainer/src/data/dataset.js';
 import { readDataset } from '../packages/trainer/src/data/index.js';
 import { drrUsersSplit } from '../packages/trainer/src/eval/drr-users.js';
@@ -45,6 +46,15 @@ export interface OnlineExperimentOptions {
   /** exploration of the live policy */
   epsilon: number;
   learner?: Partial<DrrLearnerOptions>;
+  /**
+   * When the live phase waits for the background updates: at its 'end' (default, as a server runs
+   * them: between requests, as time allows), or after 'each' events request, which makes the run
+   * repeatable (the order of updates and requests no longer depends on timing) at the cost of
+   * serialising them.
+   */
+  waitForUpdates?: 'end' | 'each';
+  /** background slices and checkpoints of the live server (createNodeApp's learning) */
+  learning?: NodeAppOptions['learning'];
   /** PMF epochs/dim of the simulator */
   simulator?: { dim?: number; epochs?: number };
   log?: (line: string) => void;
@@ -68,9 +78,32 @@ export interface OnlineExperimentResult {
   /** click rate of the live (exploring) policy per round */
   liveClickRate: number[];
   events: number;
+  /** DDPG updates run on the live transitions */
   updates: number;
+  /** updates dropped because the background queue was at its cap */
+  droppedUpdates: number;
   trainSeconds: number;
+  /** the live phase, from its first request to the background updates having caught up */
   onlineSeconds: number;
+  /** of which: waiting for the background updates after the last request */
+  drainSeconds: number;
+  /** wall time of the live phase's requests, ms: POST /v1/events (k events each) and POST /v1/recommend */
+  latencyMs: { events: LatencySummary; recommend: LatencySummary };
+}
+
+export interface LatencySummary {
+  n: number;
+  mean: number;
+  p50: number;
+  p99: number;
+  max: number;
+}
+
+function summarise(ms: number[]): LatencySummary {
+  const s = [...ms].sort((a, b) => a - b);
+  const at = (q: number) => s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? 0;
+  const round = (x: number) => Math.round(x * 100) / 100;
+  return { n: s.length, mean: round(s.reduce((a, b) => a + b, 0) / Math.max(1, s.length)), p50: round(at(0.5)), p99: round(at(0.99)), max: round(s[s.length - 1] ?? 0) };
 }
 
 interface RecommendBody {
@@ -114,6 +147,7 @@ export async function runOnlineExperiment(o: OnlineExperimentOptions): Promise<O
         candidateCache: false,
         candidatePool: o.candidatePool,
         policies: { drr: { kind: 'drr', ...policy } },
+        ...(o.learning !== undefined ? { learning: o.learning } : {}),
       });
     const recommend = async (app: Awaited<ReturnType<typeof open>>['app'], body: Record<string, unknown>): Promise<RecommendBody> => {
       const res = await app.request('/v1/recommend', { method: 'POST', headers, body: JSON.stringify({ policy: 'drr', ...body }) });
@@ -147,38 +181,54 @@ export async function runOnlineExperiment(o: OnlineExperimentOptions): Promise<O
     const t1 = performance.now();
     const node = await open('live.db', { epsilon: o.epsilon, rng: createRng(o.seed), learner: o.learner ?? {} });
     const liveClickRate: number[] = [];
+    const eventsMs: number[] = [];
+    const recommendMs: number[] = [];
     let events = 0;
     let updates = 0;
+    let droppedUpdates = 0;
+    let drainSeconds = 0;
     try {
       let serial = 0;
       for (let round = 0; round < o.rounds; round++) {
         let clicks = 0;
         let shown = 0;
         for (const userId of live) {
+          const r0 = performance.now();
           const body = await recommend(node.app, { userId, k: o.k });
+          recommendMs.push(performance.now() - r0);
           const batch = body.items.map(({ itemId }) => {
             const click = rating(userId, itemId) >= 4;
             clicks += click ? 1 : 0;
             shown++;
             return { eventId: `e${serial++}`, type: click ? 'click' : 'skip', userId, itemId, recommId: body.recommId };
           });
+          const e0 = performance.now();
           const res = await node.app.request('/v1/events', { method: 'POST', headers, body: JSON.stringify({ events: batch }) });
           const answer = (await res.json()) as { accepted: number };
+          eventsMs.push(performance.now() - e0);
           if (res.status !== 200 || answer.accepted !== batch.length) throw new Error(`events: ${res.status} ${JSON.stringify(answer)}`);
+          if (o.waitForUpdates === 'each') await node.learning.idle();
           events += batch.length;
         }
         liveClickRate.push(clicks / shown);
         log(`round ${round + 1}: live click rate ${(clicks / shown).toFixed(3)}`);
       }
+      // Updates run in the background between requests; "after" is measured once they caught up.
+      const d0 = performance.now();
+      await node.learning.idle();
+      drainSeconds = (performance.now() - d0) / 1000;
       const stored = await node.store.getPolicyState('drr');
-      updates = Number((stored.get('weights')?.json as { updates?: number } | undefined)?.updates ?? 0);
+      const json = stored.get('weights')?.json as { updates?: number; droppedUpdates?: number } | undefined;
+      updates = Number(json?.updates ?? 0);
+      droppedUpdates = Number(json?.droppedUpdates ?? 0);
     } finally {
       await node.close();
     }
     const onlineSeconds = (performance.now() - t1) / 1000;
     const after = await evaluate('live.db');
     log(`after: ${JSON.stringify(after)}`);
-    return { dataset: ds.name, model: o.model, users: live.length, rounds: o.rounds, k: o.k, before, after, liveClickRate, events, updates, trainSeconds, onlineSeconds };
+    const latencyMs = { events: summarise(eventsMs), recommend: summarise(recommendMs) };
+    return { dataset: ds.name, model: o.model, users: live.length, rounds: o.rounds, k: o.k, before, after, liveClickRate, events, updates, droppedUpdates, trainSeconds, onlineSeconds, drainSeconds, latencyMs };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -199,6 +249,7 @@ async function main(): Promise<void> {
       'actor-lr': { type: 'string' },
       'critic-lr': { type: 'string' },
       prior: { type: 'string' },
+      'max-pending': { type: 'string' },
     },
   });
   if (values.data === undefined || values.format === undefined) throw new Error('give --data DIR --format FORMAT');
@@ -207,6 +258,7 @@ async function main(): Promise<void> {
   if (values['actor-lr'] !== undefined) learner.actorLr = Number(values['actor-lr']);
   if (values['critic-lr'] !== undefined) learner.criticLr = Number(values['critic-lr']);
   if (values.prior !== undefined) learner.priorWeight = Number(values.prior);
+  if (values['max-pending'] !== undefined) learner.maxPendingUpdates = Number(values['max-pending']);
   const result = await runOnlineExperiment({
     dataset,
     model: values.model as OnlineExperimentOptions['model'],

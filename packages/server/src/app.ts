@@ -2,7 +2,7 @@ import { Hono, type Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { routePath } from 'hono/route';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { isTastemakerError } from '@tastemaker/core/edge';
+import { isTastemakerError, type BackgroundPolicyStats } from '@tastemaker/core/edge';
 import { ApiError, errorBody, STATUS_BY_CORE_CODE, type ApiErrorCode } from './api-error.js';
 import { createContext, type AppDeps, type ServerContext } from './context.js';
 import { corsMiddleware } from './cors.js';
@@ -75,11 +75,36 @@ export function createApp(deps: AppDeps) {
 /** The app's type, for hono's typed client: `hc<AppType>(url)`. */
 export type AppType = ReturnType<typeof createApp>;
 
-/** Lifecycle hooks of an app made by createApp: wait for stored state, release the model. */
-export function appLifecycle(app: AppType): { ready: Promise<void>; isReady(): boolean; dispose(): Promise<void> } {
+/** Background learning of an app's policies (see core's BackgroundTrainer). */
+export interface AppLearning {
+  /** Resolves once queued updates have run and their state is checkpointed. */
+  idle(): Promise<void>;
+  /** Writes changed policy state now. */
+  checkpoint(): Promise<void>;
+  stats(): Map<string, BackgroundPolicyStats>;
+}
+
+/**
+ * Lifecycle hooks of an app made by createApp: wait for stored state, background learning, release
+ * the model. dispose() stops background learning and writes its last checkpoint before releasing
+ * the model, so call it before closing the store.
+ */
+export function appLifecycle(app: AppType): { ready: Promise<void>; isReady(): boolean; learning: AppLearning; dispose(): Promise<void> } {
   const ctx = contexts.get(app);
   if (ctx === undefined) throw new TypeError('appLifecycle: not an app made by createApp');
-  return { ready: ctx.ready, isReady: ctx.isReady, dispose: () => ctx.slot.dispose() };
+  const trainer = ctx.learner.background;
+  return {
+    ready: ctx.ready,
+    isReady: ctx.isReady,
+    learning: { idle: () => trainer.idle(), checkpoint: () => trainer.checkpoint(), stats: () => trainer.stats() },
+    async dispose() {
+      try {
+        await trainer.close();
+      } finally {
+        await ctx.slot.dispose();
+      }
+    },
+  };
 }
 
 function errorResponse(ctx: ServerContext, error: Error, c: Context): Response {

@@ -3,6 +3,7 @@ import {
   GreedyPolicy,
   OnlineLearner,
   TastemakerError,
+  type OnlineLearnerOptions,
   type Policy,
   type RewardMapConfig,
   type Store,
@@ -77,6 +78,12 @@ export interface AppDeps {
    * Default { maxUsers: 10000 }; false computes candidates on every request.
    */
   candidateCache?: CandidateCacheOptions | false;
+  /**
+   * Background learning of policies that have it (DRR): slice length and checkpoint interval (see
+   * core's BackgroundTrainer). Their updates run between requests, and their state is written as
+   * periodic checkpoints rather than with each events request.
+   */
+  learning?: OnlineLearnerOptions['background'];
 }
 
 export interface ServerContext {
@@ -133,7 +140,16 @@ export function createContext(deps: AppDeps): ServerContext {
     ...(deps.rewards !== undefined ? { rewards: deps.rewards } : {}),
     itemFeatures: (itemId) => slot.source.itemFeatures?.(itemId),
     now: () => clock.now(),
+    background: {
+      ...deps.learning,
+      onError: (error, info) => {
+        deps.learning?.onError?.(error, info);
+        logger.error(info.during === 'work' ? 'background policy update failed' : 'policy checkpoint failed', { policy: info.policy, error });
+      },
+    },
   });
+  const metrics = deps.metrics ?? createTextMetrics();
+  if (learner.background.active) metrics.observeLearning?.(() => learner.background.stats());
 
   let ready = false;
   const restoring = learner.restore().then((results) => {
@@ -158,7 +174,7 @@ export function createContext(deps: AppDeps): ServerContext {
     logger,
     keys: deps.keys ?? {},
     cors: deps.cors ?? { origin: '*' },
-    metrics: deps.metrics ?? createTextMetrics(),
+    metrics,
     newId: deps.newId ?? (() => uuidV7()),
     candidates: deps.candidateCache === false ? undefined : new CandidateCache(deps.candidateCache ?? {}),
     limits: {

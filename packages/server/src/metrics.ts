@@ -13,8 +13,18 @@ export interface Metrics {
   countLearnFailure(): void;
   /** A recommend request's candidates: from the per-user cache (hit), computed and cached (miss), or computed because the request cannot use the cache (bypass). */
   countCandidates?(result: 'hit' | 'miss' | 'bypass'): void;
+  /** Where background learning stands (queued and dropped updates, checkpoints), read at each render. */
+  observeLearning?(source: () => ReadonlyMap<string, LearningStats>): void;
   readonly contentType: string;
   render(): Promise<string>;
+}
+
+/** One policy's background learning, as core's BackgroundTrainer reports it. */
+export interface LearningStats {
+  pending: number;
+  updates: number;
+  dropped: number;
+  checkpoints: number;
 }
 
 export const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
@@ -66,6 +76,7 @@ export function createTextMetrics(options: TextMetricsOptions = {}): Metrics {
   const clicks = new LabelledCounter();
   let learnFailures = 0;
   const candidates = { hit: 0, miss: 0, bypass: 0 };
+  let learning: (() => ReadonlyMap<string, LearningStats>) | undefined;
 
   return {
     contentType: 'text/plain; version=0.0.4; charset=utf-8',
@@ -81,6 +92,9 @@ export function createTextMetrics(options: TextMetricsOptions = {}): Metrics {
     },
     countCandidates: (result) => {
       candidates[result]++;
+    },
+    observeLearning: (source) => {
+      learning = source;
     },
     async render() {
       const lines: string[] = [];
@@ -106,6 +120,17 @@ export function createTextMetrics(options: TextMetricsOptions = {}): Metrics {
       lines.push(`${p}_learn_failures_total ${learnFailures}`);
       family(`${p}_candidate_cache_total`, 'counter', 'Recommend requests by where their candidates came from: the per-user cache (hit), the model with the answer cached (miss), or the model for a request the cache cannot serve (bypass).');
       for (const [result, n] of Object.entries(candidates)) lines.push(`${p}_candidate_cache_total{result="${result}"} ${n}`);
+      if (learning !== undefined) {
+        const stats = [...learning()];
+        const series = (name: string, type: string, help: string, pick: (s: LearningStats) => number) => {
+          family(`${p}_${name}`, type, help);
+          for (const [policy, s] of stats) lines.push(`${p}_${name}${fmt({ policy })} ${pick(s)}`);
+        };
+        series('policy_pending_updates', 'gauge', 'Background policy updates queued and not yet run.', (s) => s.pending);
+        series('policy_updates_total', 'counter', 'Background policy updates run (restored state included).', (s) => s.updates);
+        series('policy_dropped_updates_total', 'counter', 'Background policy updates dropped because the queue was at its cap.', (s) => s.dropped);
+        series('policy_checkpoints_total', 'counter', 'Policy state checkpoints written since start.', (s) => s.checkpoints);
+      }
       const extra = options.extraText === undefined ? '' : await options.extraText();
       return `${lines.join('\n')}\n${extra}`;
     },

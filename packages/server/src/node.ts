@@ -30,10 +30,10 @@ import {
   type RewardMapConfig,
   type SqliteStoreOptions,
 } from '@tastemaker/core';
-import { appLifecycle, createApp, type AppType } from './app.js';
+import { appLifecycle, createApp, type AppLearning, type AppType } from './app.js';
 import { keysConfigured, type ApiKeys } from './auth.js';
 import type { CandidateCacheOptions } from './candidate-cache.js';
-import type { CorsOptions, ModelCatalog, ModelDescriptor } from './context.js';
+import type { AppDeps, CorsOptions, ModelCatalog, ModelDescriptor } from './context.js';
 import { createConsoleLogger, type Logger } from './logger.js';
 import { createTextMetrics } from './metrics.js';
 import { fromRecommender, type RecommendationSource } from './recommendation-source.js';
@@ -98,6 +98,8 @@ export interface NodeAppOptions {
   candidateCache?: CandidateCacheOptions | false;
   /** Candidates an exploring policy chooses k from (createApp's candidatePool). Default 50. */
   candidatePool?: number;
+  /** Background learning of DRR policies: slice length, checkpoint interval (createApp's learning). */
+  learning?: AppDeps['learning'];
 }
 
 export interface NodeApp {
@@ -107,7 +109,15 @@ export interface NodeApp {
   /** Whether any key is configured; without one the server must stay on localhost. */
   secured: boolean;
   logger: Logger;
-  /** Releases the model and closes the database. */
+  /**
+   * Background learning (DRR's updates run between requests): `await learning.idle()` waits until
+   * queued updates have run and the weights are checkpointed.
+   */
+  learning: AppLearning;
+  /**
+   * Stops background learning and checkpoints the policies' state, releases the model and closes
+   * the database. Updates still queued are not run (idle() first to run them).
+   */
   close(): Promise<void>;
 }
 
@@ -145,6 +155,7 @@ export async function createNodeApp(options: NodeAppOptions): Promise<NodeApp> {
       metrics,
       ...(options.candidateCache !== undefined ? { candidateCache: options.candidateCache } : {}),
       ...(options.candidatePool !== undefined ? { candidatePool: options.candidatePool } : {}),
+      ...(options.learning !== undefined ? { learning: options.learning } : {}),
     });
     const lifecycle = appLifecycle(app);
     // A store that cannot load state still serves /healthz and says why on /readyz.
@@ -156,11 +167,16 @@ export async function createNodeApp(options: NodeAppOptions): Promise<NodeApp> {
       keys,
       secured: keysConfigured(keys),
       logger,
+      learning: lifecycle.learning,
       async close() {
-        await lifecycle.dispose();
-        await opened.close();
-        // policies holding a graph session of their own (dqn)
-        for (const policy of policies.values()) await (policy as { dispose?: () => Promise<void> }).dispose?.();
+        try {
+          // writes the last checkpoint of background learning, so before the store closes
+          await lifecycle.dispose();
+        } finally {
+          await opened.close();
+          // policies holding a graph session of their own (dqn)
+          for (const policy of policies.values()) await (policy as { dispose?: () => Promise<void> }).dispose?.();
+        }
       },
     };
   } catch (error) {

@@ -1,3 +1,4 @@
+import { BackgroundTrainer, type BackgroundTrainerOptions } from '../rl/background-trainer.js';
 import type { EventRecord, Store } from '../store/types.js';
 import { createRewardMap, type RewardFunction, type RewardMapConfig } from './reward-map.js';
 import type { Policy, StateImport } from './types.js';
@@ -10,6 +11,8 @@ export interface OnlineLearnerOptions {
   /** Item features for contextual policies (e.g. the item's embedding in the serving bundle). */
   itemFeatures?: (itemId: string) => Float32Array | undefined;
   now?: () => number;
+  /** How policies that learn in the background (DRR) run and checkpoint; see BackgroundTrainer. */
+  background?: Omit<BackgroundTrainerOptions, 'store' | 'policies' | 'now'>;
 }
 
 export interface LearnOutcome {
@@ -23,6 +26,8 @@ export interface LearnOutcome {
  * Closes the loop: attributes events to the impressions they answer (by recommId and itemId), turns
  * them into rewards, updates the policy that chose each impression and persists the state it touched.
  * Events without a recommId, or whose item was not in that recommendation, teach nothing.
+ * Policies with background learning (DRR) only queue their updates here; `background` runs them
+ * between requests and checkpoints their state in writes of its own.
  */
 export class OnlineLearner {
   private readonly store: Store;
@@ -30,6 +35,7 @@ export class OnlineLearner {
   private readonly reward: RewardFunction;
   private readonly itemFeatures: ((itemId: string) => Float32Array | undefined) | undefined;
   private readonly now: () => number;
+  readonly background: BackgroundTrainer;
 
   constructor(options: OnlineLearnerOptions) {
     this.store = options.store;
@@ -37,6 +43,7 @@ export class OnlineLearner {
     this.reward = typeof options.rewards === 'function' ? options.rewards : createRewardMap(options.rewards);
     this.itemFeatures = options.itemFeatures;
     this.now = options.now ?? Date.now;
+    this.background = new BackgroundTrainer({ ...options.background, store: this.store, policies: this.policies, now: this.now });
   }
 
   /** Loads each policy's stored state; returns what was loaded or skipped per policy. */
@@ -77,6 +84,7 @@ export class OnlineLearner {
       for (const k of keys) set.add(k);
       touched.set(name, set);
     });
+    this.background.wake();
     const now = this.now();
     for (const [name, keys] of touched) {
       const policy = this.policies.get(name) as Policy;

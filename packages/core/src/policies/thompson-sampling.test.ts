@@ -45,7 +45,8 @@ describe('ThompsonSamplingPolicy', () => {
     const policy = new ThompsonSamplingPolicy({ rng: createRng(21), scoreWeight: 1, propensityDraws: 20_000 });
     for (let i = 0; i < 4; i++) policy.update({ itemId: 'i2', trial: 1, reward: 1 });
     for (let i = 0; i < 3; i++) policy.update({ itemId: 'i5', trial: 1, reward: 0 });
-    policy.update({ itemId: 'i8', trial: 2, reward: 1 });
+    policy.update({ itemId: 'i8', trial: 1, reward: 1 });
+    policy.update({ itemId: 'i8', trial: 1, reward: 0 });
     const slate = policy.select(candidates, 2);
 
     const mean = scores.reduce((a, b) => a + b, 0) / scores.length;
@@ -64,7 +65,7 @@ describe('ThompsonSamplingPolicy', () => {
       const values = scores.map((_, i) => draw(i));
       placed.forEach((item, j) => {
         const rivals = values.filter((_, i) => !placed.slice(0, j + 1).includes(i));
-        if ((values[item] as number) > Math.max(...rivals)) hits[j]++;
+        if ((values[item] as number) > Math.max(...rivals)) hits[j] = (hits[j] as number) + 1;
       });
     }
     slate.forEach((r, j) => expect(Math.abs(r.propensity - (hits[j] as number) / runs)).toBeLessThan(0.02));

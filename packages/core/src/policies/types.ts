@@ -59,6 +59,32 @@ export interface StateImport {
   skipped?: string;
 }
 
+/** Where a policy's background learning stands. */
+export interface BackgroundLearningStats {
+  /** updates queued or in progress */
+  pending: number;
+  /** updates run, in total (restored state included) */
+  updates: number;
+  /** updates dropped because the queue was at its cap */
+  dropped: number;
+}
+
+/**
+ * Learning too costly for the request path (DRR's DDPG updates take milliseconds each): the
+ * policy's `update` only queues it, and the OnlineLearner's BackgroundTrainer runs `work` in short
+ * slices between requests and persists the policy's state as periodic checkpoints instead of in
+ * the events' write.
+ */
+export interface BackgroundLearning {
+  /**
+   * Runs queued learning for at most `steps` units of work (the policy defines them, small enough
+   * to check the clock between), stopping early once `stop()` returns true. Returns the updates it
+   * completed.
+   */
+  work(steps: number, stop?: () => boolean): number;
+  stats(): BackgroundLearningStats;
+}
+
 export interface Policy {
   readonly kind: PolicyKind;
   /** Whether select and update read features; callers skip computing them otherwise. */
@@ -70,6 +96,8 @@ export interface Policy {
   select(candidates: readonly PolicyCandidate[], k: number, context?: SelectContext): RankedItem[];
   /** Learns from one piece of feedback; returns the state keys it changed. */
   update(feedback: Feedback): string[];
+  /** Set by policies that learn in the background (see BackgroundLearning); `update` then only queues. */
+  readonly background?: BackgroundLearning | undefined;
   /** State entries to persist: those named, or all. */
   exportState(keys?: Iterable<string>): Map<string, PolicyStateEntry>;
   /** Replaces learned state with stored entries (as exportState wrote them). */

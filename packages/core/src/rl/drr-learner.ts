@@ -6,6 +6,12 @@ import { DrrNetwork, drrLayout, type DrrShape } from './drr-network.js';
  * recent transitions, a critic step on the TD error against the clipped double-Q target, an actor
  * step on −Q(s, μ(s)) plus the penalty on the skip connection's correction, soft target updates.
  * The state module learns through the critic's loss only, as offline.
+ *
+ * Adding a transition only queues the updates it owes; `work` runs them a sample at a time, so a
+ * server can spread one minibatch update (tens of ms on ML-100K-sized networks) over several turns
+ * of its event loop and answer requests in between. The parameters change only at the two optimiser
+ * steps and the target update, each run whole inside one call, so anything reading the weights
+ * between calls sees a consistent network.
  */
 
 export interface DrrTransition {
@@ -33,6 +39,12 @@ export interface DrrLearnerOptions {
   priorWeight: number;
   /** DDPG updates per stored transition */
   updatesPerTransition: number;
+  /**
+   * Most updates queued and not yet run. Beyond it the newest transition's updates are dropped (and
+   * counted): the transition itself still enters the replay, so later updates sample it; only the
+   * number of gradient steps shrinks, which bounds the catch-up work after a burst of events.
+   */
+  maxPendingUpdates: number;
 }
 
 /**
@@ -52,6 +64,7 @@ export const DRR_LEARNER_DEFAULTS: DrrLearnerOptions = {
   actorDelay: 0,
   priorWeight: 0.1,
   updatesPerTransition: 1,
+  maxPendingUpdates: 1000,
 };
 
 /** Adam over a flat parameter vector, restricted to the index ranges it owns. */
@@ -113,6 +126,16 @@ export function gatherState(tables: DrrTables, state: ArrayLike<number>): Float3
   return out;
 }
 
+/** One DDPG update in progress: the critic pass over the batch, then the actor pass. */
+interface UpdateJob {
+  batch: readonly DrrTransition[];
+  phase: 'critic' | 'actor';
+  /** next sample of the current pass */
+  j: number;
+  grad: Float32Array;
+  loss: number;
+}
+
 export class DrrLearner {
   readonly online: DrrNetwork;
   readonly target: DrrNetwork;
@@ -122,7 +145,12 @@ export class DrrLearner {
   private readonly actor: RangeAdam;
   private readonly criticRanges: [number, number][];
   private readonly actorRanges: [number, number][];
+  private job: UpdateJob | undefined;
+  /** updates owed and not started */
+  private queued = 0;
   updates = 0;
+  /** updates not run because the queue was full (see maxPendingUpdates) */
+  dropped = 0;
 
   constructor(
     shape: DrrShape,
@@ -154,19 +182,61 @@ export class DrrLearner {
     return this.replay.length;
   }
 
-  /** Stores a transition and runs the configured updates once the replay holds a batch. Returns the updates run. */
+  /** Updates queued or in progress. */
+  get pending(): number {
+    return this.queued + (this.job === undefined ? 0 : 1);
+  }
+
+  /**
+   * Stores a transition and queues the configured updates once the replay holds a batch (up to
+   * maxPendingUpdates). Returns the updates queued; `work` or `drain` runs them.
+   */
   add(t: DrrTransition): number {
     if (this.replay.length < this.options.replayCapacity) this.replay.push(t);
     else this.replay[this.next] = t;
     this.next = (this.next + 1) % this.options.replayCapacity;
     if (this.replay.length < this.options.batchSize) return 0;
-    for (let k = 0; k < this.options.updatesPerTransition; k++) this.update(this.sample());
-    return this.options.updatesPerTransition;
+    // whole updates, as the loop that ran them inline counted them
+    const owed = Math.ceil(this.options.updatesPerTransition);
+    const room = Math.max(0, Math.floor(this.options.maxPendingUpdates) - this.pending);
+    const queued = Math.min(owed, room);
+    this.queued += queued;
+    this.dropped += owed - queued;
+    return queued;
   }
 
   /** Adds to the reward of a stored transition (a click arriving after its impression). */
   addReward(t: DrrTransition, delta: number): void {
     t.reward += delta;
+  }
+
+  /**
+   * Runs queued updates for at most `steps` samples (one sample's forward and backward pass in the
+   * critic or the actor pass; an update is 2 × batchSize of them), stopping early once `stop()` says
+   * so (checked after every sample). Returns the updates it completed.
+   */
+  work(steps: number, stop?: () => boolean): number {
+    let done = 0;
+    for (let left = steps; left > 0; left--) {
+      if (this.job === undefined) {
+        if (this.queued === 0) break;
+        this.queued--;
+        this.job = this.startJob(this.sample());
+      }
+      this.advance(this.job, 1);
+      if (this.job.phase === 'actor' && this.job.j >= this.job.batch.length) {
+        this.finish(this.job);
+        this.job = undefined;
+        done++;
+      }
+      if (stop?.() === true) break;
+    }
+    return done;
+  }
+
+  /** Runs every queued update now; returns how many. */
+  drain(): number {
+    return this.work(Number.POSITIVE_INFINITY);
   }
 
   private sample(): DrrTransition[] {
@@ -175,47 +245,72 @@ export class DrrLearner {
     return out;
   }
 
-  /** One DDPG update on a batch; returns the critic's loss before the step. */
+  /** One DDPG update on a batch, run whole; returns the critic's loss before the step. */
   update(batch: readonly DrrTransition[]): number {
-    const { gamma, tau, priorWeight } = this.options;
-    const B = batch.length;
+    const job = this.startJob(batch);
+    while (job.phase === 'critic' || job.j < job.batch.length) this.advance(job, Number.POSITIVE_INFINITY);
+    this.finish(job);
+    return job.loss / batch.length;
+  }
+
+  private startJob(batch: readonly DrrTransition[]): UpdateJob {
+    return { batch, phase: 'critic', j: 0, grad: new Float32Array(this.online.size), loss: 0 };
+  }
+
+  /**
+   * Runs up to `steps` samples of the job's current pass; at the end of the critic pass it takes the
+   * critic's step and moves on to the actor pass (or, during actorDelay, to an empty one). Returns
+   * the samples run.
+   */
+  private advance(job: UpdateJob, steps: number): number {
+    const { gamma, priorWeight } = this.options;
     const online = this.online;
-    const grad = new Float32Array(online.size);
-    let loss = 0;
-    // Targets first, with the weights as they are (continuing task: no terminal transitions online).
-    const y = batch.map((t) => {
-      const u = gatherUser(this.tables, t.user);
-      const next = gatherState(this.tables, t.nextState);
-      const tn = this.target.forward(u, next);
-      const qTarget = this.target.critic(tn.s, tn.a).q;
-      const qOnline = online.critic(online.forward(u, next).s, tn.a).q;
-      return t.reward + gamma * Math.min(qTarget, qOnline);
-    });
-    batch.forEach((t, j) => {
-      const trace = online.forward(gatherUser(this.tables, t.user), gatherState(this.tables, t.state));
-      const c = online.critic(trace.s, t.action);
-      const err = c.q - (y[j] as number);
-      loss += err * err;
-      const { ds } = online.criticBackward(c, t.action, (2 * err) / B, grad);
-      online.stateBackward(trace, ds, grad);
-    });
-    this.critic.step(online.params, grad);
-    if (this.updates >= this.options.actorDelay) {
-      grad.fill(0);
-      for (const t of batch) {
-        const trace = online.forward(gatherUser(this.tables, t.user), gatherState(this.tables, t.state));
-        const c = online.critic(trace.s, trace.a);
-        const { da } = online.criticBackward(c, trace.a, -1 / B, undefined);
-        let draw: Float64Array | undefined;
-        if (online.shape.skip && priorWeight > 0) draw = trace.raw.map((r) => (2 * priorWeight * r) / B);
-        online.actorBackward(trace, da, draw, grad);
+    const B = job.batch.length;
+    let used = 0;
+    if (job.phase === 'critic') {
+      for (; job.j < B && used < steps; job.j++, used++) {
+        const t = job.batch[job.j] as DrrTransition;
+        const u = gatherUser(this.tables, t.user);
+        // The target with the weights as they are: nothing changes them before the critic's step
+        // (continuing task: no terminal transitions online).
+        const next = gatherState(this.tables, t.nextState);
+        const tn = this.target.forward(u, next);
+        const qTarget = this.target.critic(tn.s, tn.a).q;
+        const qOnline = online.critic(online.forward(u, next).s, tn.a).q;
+        const y = t.reward + gamma * Math.min(qTarget, qOnline);
+        const trace = online.forward(u, gatherState(this.tables, t.state));
+        const c = online.critic(trace.s, t.action);
+        const err = c.q - y;
+        job.loss += err * err;
+        const { ds } = online.criticBackward(c, t.action, (2 * err) / B, job.grad);
+        online.stateBackward(trace, ds, job.grad);
       }
-      this.actor.step(online.params, grad);
+      if (job.j < B) return used;
+      this.critic.step(online.params, job.grad);
+      job.grad.fill(0);
+      job.phase = 'actor';
+      // During actorDelay the critic learns alone: an actor pass with nothing to do.
+      job.j = this.updates >= this.options.actorDelay ? 0 : B;
     }
-    const P = online.params;
+    for (; job.j < B && used < steps; job.j++, used++) {
+      const t = job.batch[job.j] as DrrTransition;
+      const trace = online.forward(gatherUser(this.tables, t.user), gatherState(this.tables, t.state));
+      const c = online.critic(trace.s, trace.a);
+      const { da } = online.criticBackward(c, trace.a, -1 / B, undefined);
+      let draw: Float64Array | undefined;
+      if (online.shape.skip && priorWeight > 0) draw = trace.raw.map((r) => (2 * priorWeight * r) / B);
+      online.actorBackward(trace, da, draw, job.grad);
+    }
+    return used;
+  }
+
+  /** The actor's step (unless in actorDelay) and the soft target update. */
+  private finish(job: UpdateJob): void {
+    if (this.updates >= this.options.actorDelay) this.actor.step(this.online.params, job.grad);
+    const P = this.online.params;
     const T = this.target.params;
+    const tau = this.options.tau;
     for (let i = 0; i < P.length; i++) T[i] = tau * (P[i] as number) + (1 - tau) * (T[i] as number);
     this.updates++;
-    return loss / B;
   }
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createRng } from '../policies/rng.js';
-import { DrrLearner, type DrrTables } from './drr-learner.js';
+import { DRR_LEARNER_DEFAULTS, DrrLearner, type DrrTables } from './drr-learner.js';
 import { DRR_STATE_MODULES, DrrNetwork, drrLayout, type DrrShape } from './drr-network.js';
 import { decodeDrrWeights, encodeDrrWeights } from './drr-weights.js';
 
@@ -72,7 +72,7 @@ describe('DrrLearner', () => {
     const nItems = 8;
     const items = randomArray(nItems * 4, 6, 1);
     const tables: DrrTables = { dim: 4, items, nItems, users: randomArray(2 * 4, 7, 1), nUsers: 2 };
-    const learner = new DrrLearner(shape, params, params.slice(), tables, { gamma: 0, tau: 0.05, actorLr: 1e-3, criticLr: 1e-2, batchSize: 8, replayCapacity: 100, actorDelay: 0, priorWeight: 0, updatesPerTransition: 1 }, createRng(1));
+    const learner = new DrrLearner(shape, params, params.slice(), tables, { gamma: 0, tau: 0.05, actorLr: 1e-3, criticLr: 1e-2, batchSize: 8, replayCapacity: 100, actorDelay: 0, priorWeight: 0, updatesPerTransition: 1, maxPendingUpdates: 10 }, createRng(1));
     const dir = (i: number) => {
       const v = items.slice(i * 4, i * 4 + 4);
       const n = Math.hypot(...v);
@@ -83,12 +83,52 @@ describe('DrrLearner', () => {
     for (let step = 0; step < 400; step++) {
       const i = step % nItems;
       learner.add({ user: 0, state, action: dir(i), reward: i < 4 ? 1 : 0, nextState: state });
+      learner.drain();
     }
+    expect(learner.updates).toBe(400 - 7);
     const t = learner.online.forward(tables.users!.subarray(0, 4), new Float32Array(12).map((_, k) => items[k]!));
     const q = (i: number) => learner.online.critic(t.s, dir(i)).q;
     const paid = [0, 1, 2, 3].map(q);
     const unpaid = [4, 5, 6, 7].map(q);
     expect(paid.reduce((s, x) => s + x, 0) / 4 - unpaid.reduce((s, x) => s + x, 0) / 4).toBeGreaterThan(0.5);
+  });
+
+  it('runs queued updates a few samples at a time exactly as whole, and drops updates beyond its queue cap', () => {
+    const shape = shapeOf('drr-ave');
+    const params = randomArray(drrLayout(shape).total, 5, 0.2);
+    const tables: DrrTables = { dim: 4, items: randomArray(8 * 4, 6, 1), nItems: 8, users: randomArray(2 * 4, 7, 1), nUsers: 2 };
+    const options = { ...DRR_LEARNER_DEFAULTS, batchSize: 4, maxPendingUpdates: 100 };
+    const make = (o = options) => new DrrLearner(shape, params.slice(), params.slice(), tables, o, createRng(3));
+    const feed = (l: DrrLearner) => {
+      for (let i = 0; i < 20; i++) l.add({ user: i % 2, state: Int32Array.of(i % 8, (i + 1) % 8, -1), action: Float32Array.of(0.5, 0.5, 0.5, 0.5), reward: i % 3 === 0 ? 1 : 0, nextState: Int32Array.of((i + 1) % 8, -1, i % 8) });
+    };
+    const whole = make();
+    feed(whole);
+    expect(whole.pending).toBe(17);
+    expect(whole.drain()).toBe(17);
+    const sliced = make();
+    feed(sliced);
+    // one sample of the critic pass: accumulates gradient, changes no weight yet
+    expect(sliced.work(1)).toBe(0);
+    expect(Array.from(sliced.online.params)).toEqual(Array.from(params));
+    let calls = 1;
+    while (sliced.pending > 0) (sliced.work(3), calls++);
+    expect(calls).toBeGreaterThan(17 * 2);
+    expect(sliced.updates).toBe(17);
+    expect(Array.from(sliced.online.params)).toEqual(Array.from(whole.online.params));
+    expect(Array.from(sliced.target.params)).toEqual(Array.from(whole.target.params));
+    // a stop() that says stop at once still runs one sample per call
+    const stopped = make();
+    feed(stopped);
+    stopped.work(100, () => true);
+    expect(stopped.pending).toBe(17);
+
+    const capped = make({ ...options, maxPendingUpdates: 5 });
+    feed(capped);
+    expect(capped.pending).toBe(5);
+    expect(capped.dropped).toBe(12);
+    expect(capped.replaySize).toBe(20);
+    expect(capped.drain()).toBe(5);
   });
 
   it('weights survive an encode/decode round trip exactly', () => {

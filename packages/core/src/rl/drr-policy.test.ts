@@ -57,13 +57,18 @@ describe('DrrPolicy', () => {
     const p = createPolicy({ kind: 'drr', model: m, epsilon: 0, learner: { batchSize: 2 } }) as DrrPolicy;
     const features = p.stateFeatures({ userId: 'u0', history: [] });
     const before = Array.from(p.action(features));
+    // update only queues: nothing stored changes with the event, the update runs in the background
     expect(p.update({ itemId: 'i5', trial: 1, reward: 1, userFeatures: features })).toEqual([]);
-    expect(p.update({ itemId: 'i6', trial: 1, reward: 0, userFeatures: features })).toEqual(['weights']);
+    expect(p.update({ itemId: 'i6', trial: 1, reward: 0, userFeatures: features })).toEqual([]);
+    expect(p.background?.stats()).toEqual({ pending: 1, updates: 0, dropped: 0 });
+    expect(Array.from(p.action(features))).toEqual(before);
     // a click after its impression adds to that transition, without a new one
     expect(p.update({ itemId: 'i6', trial: 0, reward: 1, userFeatures: features })).toEqual([]);
     expect(p.learner.replaySize).toBe(2);
     expect(p.update({ itemId: 'unknown', trial: 1, reward: 1, userFeatures: features })).toEqual([]);
     expect(p.update({ itemId: 'i5', trial: 1, reward: 1 })).toEqual([]);
+    expect(p.background?.work(Number.POSITIVE_INFINITY)).toBe(1);
+    expect(p.background?.stats()).toEqual({ pending: 0, updates: 1, dropped: 0 });
     const after = Array.from(p.action(features));
     expect(after).not.toEqual(before);
 
@@ -83,6 +88,8 @@ describe('DrrPolicy', () => {
     const features = p.stateFeatures({ userId: 'u1', history: ['i3'] });
     expect(p.update({ itemId: 'i5', trial: 1, reward: 1, userFeatures: features })).toEqual([]);
     expect(p.learner.updates).toBe(0);
+    expect(p.learner.pending).toBe(0);
+    expect(p.background).toBeUndefined();
   });
 
   it('rejects bad options with the valid range', () => {

@@ -2,7 +2,7 @@ import type { LoadedBundle } from '../bundle/load-bundle.js';
 import { BundleError } from '../errors/index.js';
 import { createRng, randomSeed, type Rng } from '../policies/rng.js';
 import { checkNumber, epsilonGreedySlate, standardisedScores, uniqueCandidates } from '../policies/slate.js';
-import type { Feedback, Policy, PolicyCandidate, PolicyCommonOptions, RankedItem, SelectContext, StateImport } from '../policies/types.js';
+import type { BackgroundLearning, Feedback, Policy, PolicyCandidate, PolicyCommonOptions, RankedItem, SelectContext, StateImport } from '../policies/types.js';
 import type { PolicyStateEntry } from '../store/types.js';
 import { DRR_LEARNER_DEFAULTS, DrrLearner, gatherState, gatherUser, type DrrLearnerOptions, type DrrTables, type DrrTransition } from './drr-learner.js';
 import type { DrrShape } from './drr-network.js';
@@ -68,12 +68,18 @@ const PENDING_LIMIT = 4096;
  * action is the item's own direction rather than the actor's output because a slate shares one
  * actor output while each item earns its own reward; the critic then learns which directions pay
  * in which states, and the actor climbs it. Weights persist as one policy-state entry.
+ *
+ * `update` only records the transition and queues its DDPG update; the updates run through
+ * `background.work`, which the OnlineLearner's BackgroundTrainer calls in short slices between
+ * requests, and the weights reach the store as its periodic checkpoints, not with each event.
  */
 export class DrrPolicy implements Policy {
   readonly kind = 'drr' as const;
   readonly usesFeatures = true;
   readonly shape: DrrShape;
   readonly learner: DrrLearner;
+  /** undefined with learn: false (nothing to run, nothing to checkpoint) */
+  readonly background: BackgroundLearning | undefined;
   private readonly epsilon: number;
   private readonly learning: boolean;
   private readonly scoreWeight: number;
@@ -99,6 +105,13 @@ export class DrrPolicy implements Policy {
     this.learner = new DrrLearner(w.shape, w.params.slice(), (w.target ?? w.params).slice(), this.tables, learnerOptions, this.rng);
     this.itemRow = new Map(model.itemIds.map((id, row) => [id, row]));
     this.userRow = new Map(model.userIds.map((id, row) => [id, row]));
+    const learner = this.learner;
+    this.background = this.learning
+      ? {
+          work: (steps, stop) => learner.work(steps, stop),
+          stats: () => ({ pending: learner.pending, updates: learner.updates, dropped: learner.dropped }),
+        }
+      : undefined;
   }
 
   /**
@@ -178,14 +191,16 @@ export class DrrPolicy implements Policy {
     };
     this.pending.set(key, transition);
     if (this.pending.size > PENDING_LIMIT) this.pending.delete(this.pending.keys().next().value as string);
-    return this.learner.add(transition) > 0 ? [WEIGHTS_KEY] : [];
+    // Queued, not run: nothing in the stored state changes until the update runs and is checkpointed.
+    this.learner.add(transition);
+    return [];
   }
 
   exportState(keys?: Iterable<string>): Map<string, PolicyStateEntry> {
     const out = new Map<string, PolicyStateEntry>();
     if (keys !== undefined && ![...keys].includes(WEIGHTS_KEY)) return out;
     out.set(WEIGHTS_KEY, {
-      json: { ...this.meta(), updates: this.learner.updates },
+      json: { ...this.meta(), updates: this.learner.updates, droppedUpdates: this.learner.dropped },
       blob: encodeDrrWeights({ shape: this.shape, params: this.learner.online.params, target: this.learner.target.params }),
     });
     return out;
@@ -207,6 +222,8 @@ export class DrrPolicy implements Policy {
     this.learner.target.params.set(stored.target ?? stored.params);
     const updates = Number((entry.json as { updates?: unknown } | undefined)?.updates);
     if (Number.isInteger(updates) && updates >= 0) this.learner.updates = updates;
+    const dropped = Number((entry.json as { droppedUpdates?: unknown } | undefined)?.droppedUpdates);
+    if (Number.isInteger(dropped) && dropped >= 0) this.learner.dropped = dropped;
     return { loaded: 1 };
   }
 

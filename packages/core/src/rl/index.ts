@@ -5,3 +5,4 @@ export { createDrrPolicy, drrModelFromBundle, DrrPolicy, type DrrModelData, type
 export { decodeDqnSideData, encodeDqnSideData, type DqnSideData } from './dqn-weights.js';
 export { dqnBelief } from './dqn-belief.js';
 export { createDqnPolicy, dqnPartsFromBundle, DqnPolicy, DQN_GRAPH_INPUTS, DQN_GRAPH_OUTPUT, type DqnModelData, type DqnPolicyOptions } from './dqn-policy.js';
+export { BackgroundTrainer, type BackgroundTrainerOptions, type BackgroundPolicyStats } from './background-trainer.js';
