@@ -29,7 +29,7 @@ afterAll(async () => {
 
 const ds = syntheticDataset({ seed: 7, users: 60, items: 40, perUser: 20 });
 const train = positivesTrainSet(ds);
-const small = { stateSize: 4, steps: 60, envs: 8, batchSize: 16, warmup: 32, hidden: 8, mlpHidden: 16, embeddingDim: 6, embeddingEpochs: 15, maxEpisodeSteps: 10, epsDecay: 0.95 };
+const small = { stateSize: 4, steps: 60, envs: 8, batchSize: 16, warmup: 32, hidden: 8, mlpHidden: 16, embeddingDim: 6, embeddingEpochs: 15, maxEpisodeSteps: 10, epsDecay: 0.95, validation: 0 };
 
 /** The largest |trainer Q − served Q| over every item, for known users (training windows) and an unknown user with a history. */
 async function maxGap(model: DqnModel, policy: DqnPolicy): Promise<number> {

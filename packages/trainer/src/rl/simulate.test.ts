@@ -23,8 +23,8 @@ describe('simulate', () => {
     expect(a.policies['mf-greedy']!.meanReturn).toBeGreaterThan(a.policies.random!.meanReturn);
     // a step's reward is in [−1, 1]
     for (const id of options.policies) expect(Math.abs(a.policies[id]!.meanReturn)).toBeLessThanOrEqual(5);
-    // one learning curve per trained RL policy, identical across runs
-    expect(a.curves.map((c) => c.policy)).toEqual(['drr-ave', 'dqn', 'reinforce']);
+    // one learning curve per trained RL policy (the DQN's validation too), identical across runs
+    expect(a.curves.map((c) => c.policy)).toEqual(['drr-ave', 'dqn', 'dqn (validation)', 'reinforce']);
     expect(a.curves).toEqual(b.curves);
     for (const c of a.curves) expect(c.points.length).toBeGreaterThan(0);
   });

@@ -197,6 +197,9 @@ export async function simulate(dataset: Dataset, options: SimulateOptions): Prom
       policy = 'scoreStates' in model ? (model as unknown as StatePolicy) : modelPolicy(model);
       const curve = curveOf(id, model);
       if (curve !== undefined) result.curves.push(curve);
+      // the DQN's checkpoint is chosen on validation train users: their curve shows what training added
+      const validation = (model as { validationCurve?: () => LearningCurve | undefined }).validationCurve?.();
+      if (validation !== undefined) result.curves.push(validation);
     }
     const trainSeconds = (performance.now() - t0) / 1000;
     try {

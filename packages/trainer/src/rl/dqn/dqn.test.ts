@@ -5,13 +5,14 @@ import { positivesTrainSet } from '../../models/train-set.js';
 import { syntheticDataset } from '../../synthetic/index.js';
 import { STATE_PADDING } from '../env.js';
 import { rollout } from '../rollout.js';
-import { dqnEnvironment, dqnModel, DqnModel, dqnParams } from './index.js';
+import { DQN_DEFAULTS, dqnEnvironment, dqnModel, DqnModel, dqnParams, RIDGE_LAMBDAS } from './index.js';
+import { MfEnv } from '../mf-env.js';
 import { Gru, GruTape } from './gru.js';
 import { QNetwork } from './q-network.js';
 import { coldUserRows, RidgeBelief } from './belief.js';
 import { PMF_DEFAULTS } from '../pmf.js';
 import type { PmfFactors } from '../pmf.js';
-import { dqnUpdate } from './trainer.js';
+import { dqnUpdate, trainDqn } from './trainer.js';
 
 function randomArray(rng: Rng, n: number, scale = 1): Float32Array {
   return Float32Array.from({ length: n }, () => (2 * rng.next() - 1) * scale);
@@ -54,27 +55,28 @@ describe('Gru', () => {
   });
 });
 
-function tinyNetwork(seed: number): QNetwork {
+function tinyNetwork(seed: number, priorInput = false): QNetwork {
   const rng = new Rng(seed);
   const items = randomArray(rng, 12 * 5, 0.5);
-  return new QNetwork({ seqLen: 3, embDim: 5, hidden: 4, mlpHidden: 6, smallOutput: false }, items, rng);
+  return new QNetwork({ seqLen: 3, embDim: 5, hidden: 4, mlpHidden: 6, smallOutput: false, priorInput }, items, rng);
 }
 
 describe('QNetwork', () => {
-  it('has gradients that match finite differences for both GRUs and the MLP', () => {
-    const net = tinyNetwork(3);
+  it.each([false, true])('has gradients that match finite differences for both GRUs and the MLP (prior as MLP input: %s)', (priorInput) => {
+    const net = tinyNetwork(3, priorInput);
     const states = Int32Array.from([STATE_PADDING, 1, 4, STATE_PADDING, STATE_PADDING, 7]);
+    const prior = randomArray(new Rng(30), net.outDim, 0.5);
     const phi = new Float32Array(net.outDim);
     const q = () => {
-      net.phi(states, 0, phi, 0);
+      net.phi(states, 0, phi, 0, undefined, prior);
       return net.q(phi, 0, 9);
     };
     const tape = net.newTape();
-    net.phi(states, 0, phi, 0, tape);
+    net.phi(states, 0, phi, 0, tape, prior);
     const grad = new Float32Array(net.params.length);
     net.backward(tape, 9, 1, grad);
     const g = Gru.size(5, 4);
-    for (const k of [0, 30, g + 3, g + 50, 2 * g + 5, 2 * g + 47, 2 * g + 50, net.params.length - 1]) {
+    for (const k of [0, 30, g + 3, g + 50, 2 * g + 5, 2 * g + 9, 2 * g + 12, 2 * g + 47, 2 * g + 50, net.params.length - 1]) {
       const old = net.params[k]!;
       net.params[k] = old + 1e-3;
       const up = q();
@@ -115,6 +117,46 @@ describe('QNetwork', () => {
     for (let k = 0; k < 150; k++) dqnUpdate(online, target, adam, batch, 0.5, td);
     expect(Math.abs(td[0]!) + Math.abs(td[1]!)).toBeLessThan(first * 0.2);
     expect(Array.from(target.params)).toEqual(Array.from(frozen));
+  });
+});
+
+describe('trainDqn checkpoints', () => {
+  it('restores the parameters of the best validation and syncs the target to them', async () => {
+    const online = tinyNetwork(11);
+    const target = online.clone();
+    const env = new MfEnv(
+      { dim: 4, nUsers: 3, nItems: 12, globalMean: 3.5, userBias: new Float32Array(3), itemBias: randomArray(new Rng(2), 12, 0.5), userFactors: randomArray(new Rng(3), 12, 1), itemFactors: randomArray(new Rng(4), 48, 1), rmse: [] },
+      new Map([0, 1, 2].map((u) => [u, Int32Array.from([u, u + 3, u + 6])] as const)),
+      { stateSize: 3, maxSteps: 4 },
+    );
+    // the network's embeddings are width 5 = PMF dim 4 + bias, as fit builds them
+    const scripted = [0.2, 0.1, 0.9, 0.3, 0.5, 0.4];
+    const snapshots: Float32Array[] = [];
+    const log = await trainDqn(online, target, env, { ...DQN_DEFAULTS, envs: 4, steps: 25, batchSize: 8, warmup: 8, lr: 1e-2 }, 7, {
+      validate: async () => {
+        snapshots.push(online.params.slice());
+        return scripted[snapshots.length - 1]!;
+      },
+      validateEvery: 5,
+    });
+    expect(log.validation.map(([s]) => s)).toEqual([0, 5, 10, 15, 20, 25]);
+    expect(log.keptStep).toBe(10);
+    expect(snapshots[2]).not.toEqual(snapshots[5]);
+    expect(Array.from(online.params)).toEqual(Array.from(snapshots[2]!));
+    expect(Array.from(target.params)).toEqual(Array.from(online.params));
+    // keepBest: false (the ablation) validates the same way but leaves the last parameters
+    const last = tinyNetwork(11);
+    snapshots.length = 0;
+    const ablation = await trainDqn(last, last.clone(), env, { ...DQN_DEFAULTS, envs: 4, steps: 25, batchSize: 8, warmup: 8, lr: 1e-2 }, 7, {
+      validate: async () => {
+        snapshots.push(last.params.slice());
+        return scripted[snapshots.length - 1]!;
+      },
+      validateEvery: 5,
+      keepBest: false,
+    });
+    expect(ablation.keptStep).toBe(25);
+    expect(Array.from(last.params)).toEqual(Array.from(snapshots[5]!));
   });
 });
 
@@ -179,8 +221,9 @@ const small = { stateSize: 4, steps: 60, envs: 8, batchSize: 16, warmup: 32, hid
 
 describe('dqn', () => {
   it('moves every part of the network, and is deterministic per seed', async () => {
-    const a = (await dqnModel.fit(train, { seed: 5, extra: small })) as DqnModel;
-    const b = (await dqnModel.fit(train, { seed: 5, extra: small })) as DqnModel;
+    // without validation the last step is kept (with it, a tiny run may well keep the untrained network)
+    const a = (await dqnModel.fit(train, { seed: 5, extra: { ...small, validation: 0 } })) as DqnModel;
+    const b = (await dqnModel.fit(train, { seed: 5, extra: { ...small, validation: 0 } })) as DqnModel;
     const fresh = new QNetwork(a.network.shape, a.network.items, (() => {
       const r = new Rng(5);
       return r.fork();
@@ -195,8 +238,32 @@ describe('dqn', () => {
     const users = Int32Array.from([0, 3, -1]);
     const hist = [new Int32Array(0), new Int32Array(0), Int32Array.from([1, 2, 3])];
     expect(Array.from(await a.scoreBatch(users, hist))).toEqual(Array.from(await b.scoreBatch(users, hist)));
-    const c = (await dqnModel.fit(train, { seed: 6, extra: small })) as DqnModel;
+    const c = (await dqnModel.fit(train, { seed: 6, extra: { ...small, validation: 0 } })) as DqnModel;
     expect(Array.from(await c.scoreBatch(users, hist))).not.toEqual(Array.from(await a.scoreBatch(users, hist)));
+  });
+
+  it('validates on train users it never trains on, and keeps the best checkpoint (never worse than the untrained belief)', async () => {
+    const extra = { ...small, validation: 0.3, validateEvery: 10 };
+    const p = dqnParams({ seed: 5, extra });
+    const setup = dqnEnvironment(train, p, 5);
+    const val = setup.validation!;
+    expect(val.users.length).toBeGreaterThan(0);
+    const trainUsers = new Set(setup.env.users);
+    for (const u of val.users) expect(trainUsers.has(u)).toBe(false);
+    // a user whose train part ends at their N-th liked item has no future for the simulator to know
+    for (const u of [...setup.env.users, ...val.users]) {
+      const liked = setup.timelines.ratings[u]!.reduce((n, r) => n + (r >= p.positiveThreshold ? 1 : 0), 0);
+      expect(liked).toBeGreaterThanOrEqual(p.stateSize);
+    }
+    const model = (await dqnModel.fit(train, { seed: 5, extra })) as DqnModel;
+    const v = model.log.validation;
+    expect(v[0]![0]).toBe(0);
+    expect(v.length).toBe(1 + Math.ceil(small.steps / 10));
+    const kept = v.find(([step]) => step === model.log.keptStep)![1];
+    expect(kept).toBe(Math.max(...v.map(([, r]) => r)));
+    expect(kept).toBeGreaterThanOrEqual(v[0]![1]);
+    expect(RIDGE_LAMBDAS).toContain(model.info.params.ridgeLambda);
+    expect(model.dqnBundleParts().side.lambda).toBe(model.info.params.ridgeLambda);
   });
 
   it('learns from scratch (no prior) to beat a random policy in its MF environment', async () => {
@@ -239,10 +306,10 @@ describe('dqn', () => {
 });
 
 describe('dqn ONNX export', () => {
-  it('gives the same Q-values in onnxruntime-node as the trainer', async () => {
+  it.each([false, true])('gives the same Q-values in onnxruntime-node as the trainer (prior as MLP input: %s)', async (priorInput) => {
     const { runModel } = await import('../../onnx/ort-runners.js');
     const { qNetworkGraph } = await import('./onnx.js');
-    const net = tinyNetwork(9);
+    const net = tinyNetwork(9, priorInput);
     // non-zero biases so both bias halves (Wb, Rb) are exercised
     const rng = new Rng(10);
     net.gruPos.B.set(randomArray(rng, net.gruPos.B.length, 0.3));

@@ -8,7 +8,8 @@ import { STATE_PADDING, type RecEnv } from '../env.js';
 import { MfEnv } from '../mf-env.js';
 import { PMF_DEFAULTS, trainPmf, type PmfFactors } from '../pmf.js';
 import { RatingEnv } from '../rating-env.js';
-import { positiveItems, userTimelines, type UserTimelines } from '../timelines.js';
+import { userTimelines, type UserTimelines } from '../timelines.js';
+import { rollout } from '../rollout.js';
 import { coldUserRows, RidgeBelief } from './belief.js';
 import { qNetworkGraph } from './onnx.js';
 import { QNetwork } from './q-network.js';
@@ -26,9 +27,10 @@ export { qNetworkGraph, DQN_ONNX_INPUTS } from './onnx.js';
  * scored against the candidate's pre-trained MF embedding; training is ε-greedy with a target
  * network and prioritised replay (rl/dqn/trainer.ts).
  *
- * Where it trains (`env`): `mf` (default) — an MF simulator built from a PMF fitted on the train
- * part only, episodes of 20 steps from each train user's first N liked items (the same shape as
- * `tastemaker simulate`'s episodes, so skips carry meaning); `rating` — the offline rating
+ * Where it trains (`env`): `mf` (default) — an MF simulator built from the train part only (a
+ * second PMF, `separateSimulator`), episodes of 20 steps shaped like `tastemaker simulate`'s: from a
+ * train user's first N liked items, with the not-liked items rated before them as the skip window,
+ * for users rated past that point (dqnEnvironment); `rating` — the offline rating
  * environment (rl/rating-env.ts: a skip is a recommended item the user did not rate ≥ 4, unrated
  * items earn the penalty). Item embeddings are that PMF's [Q_i, b_i] (the paper pre-trains with MF).
  *
@@ -38,8 +40,15 @@ export { qNetworkGraph, DQN_ONNX_INPUTS } from './onnx.js';
  * ranks nearly like mf-greedy until feedback arrives: the output layer starts near 0); for an
  * unknown user, or with userPrior=0, it is centred on 0 and reads training ratings too, with
  * default ratings for liked/skipped items it has no value for. `prior=none` is the plain DEERS
- * network. In the train-part simulator a train user's PMF row is exact, so there the belief is
- * already right and Q-learning has little to correct.
+ * network. In training and validation episodes the belief's user rows are refitted from the
+ * ratings before the episode start (`coldUsers`) and the simulator is not the belief's PMF, so the
+ * belief is wrong there the way it is on simulate's held-out users.
+ *
+ * Every choice is made on validation users: a seeded share of the episode users who never train.
+ * The untrained network is the belief exactly (its output layer starts at zero), so λ is the one
+ * whose belief-only policy has the best validation return; Q-learning then trains a correction
+ * (residualLr), and the checkpoint with the best validation return — the untrained one included —
+ * is kept. `steps=0` keeps the belief alone: the ablation of what Q-learning adds.
  */
 
 export const DQN_ENVS = ['mf', 'rating'] as const;
@@ -50,12 +59,40 @@ export interface DqnParams extends DqnTrainParams {
   hidden: number;
   mlpHidden: number;
   prior: 'ridge' | 'none';
-  /** ridge strength of the prior's fold-in */
+  /**
+   * Adam's step size with prior=ridge (lr is used with prior=none): the network is then a correction
+   * of an already good ranking, and steps of 1e-3 move φ by more than the belief's own scale within
+   * a few updates
+   */
+  residualLr: number;
+  /** 1: the Q-network's MLP also reads φ₀, so its correction can depend on the belief (prior=ridge) */
+  beliefInput: number;
+  /** ridge strength of the prior's fold-in; 0 (default): chosen among RIDGE_LAMBDAS by validation return */
   ridgeLambda: number;
   /** the ridge pulls a known user towards their PMF row (1) or towards 0 (0) */
   userPrior: number;
-  /** the belief's user rows come from each user's ratings up to their N-th liked item only (1), or from the full PMF (0) */
+  /**
+   * 1 (default): in training and validation episodes the belief's user rows come from each user's
+   * ratings up to their N-th liked item only (what a deployed model knows when such an episode
+   * starts, as for simulate's held-out users), so the belief is wrong the way it is at evaluation;
+   * 0: the PMF's own rows, which in the train-part simulator are the simulator's users exactly.
+   * The trained model's belief always uses the PMF's rows (everything the train part knows).
+   */
   coldUsers: number;
+  /**
+   * 1 (default): the MF simulator is a second PMF fitted on the train part with another seed, not the
+   * embedding PMF itself — at evaluation the simulator is not the policy's rating model either, so
+   * the belief (linear in the embedding PMF's item factors) must not be able to match it exactly
+   */
+  separateSimulator: number;
+  /** share of the episode users kept out of training to validate on (mf env; 0: no validation, the last step is kept) */
+  validation: number;
+  /** at most this many validation users */
+  validationUsers: number;
+  /** training steps between validations (0: steps / 16) */
+  validateEvery: number;
+  /** 1 (default): keep the checkpoint with the best validation return; 0: the last one (ablation) */
+  keepBest: number;
   embeddingDim: number;
   embeddingEpochs: number;
   positiveThreshold: number;
@@ -69,9 +106,15 @@ export const DQN_DEFAULTS: DqnParams = {
   hidden: 32,
   mlpHidden: 64,
   prior: 'ridge',
-  ridgeLambda: 0.3,
+  beliefInput: 0,
+  ridgeLambda: 0,
   userPrior: 1,
-  coldUsers: 0,
+  coldUsers: 1,
+  separateSimulator: 1,
+  validation: 0.1,
+  validationUsers: 500,
+  validateEvery: 0,
+  keepBest: 1,
   embeddingDim: 32,
   embeddingEpochs: 25,
   positiveThreshold: 4,
@@ -86,6 +129,7 @@ export const DQN_DEFAULTS: DqnParams = {
   tau: 0.01,
   targetEvery: 0,
   lr: 1e-3,
+  residualLr: 1e-4,
   epsStart: 1,
   epsMin: 0.05,
   epsDecay: 0.99,
@@ -94,7 +138,14 @@ export const DQN_DEFAULTS: DqnParams = {
   betaStart: 0.4,
 };
 
-const INTEGER_KEYS = new Set(['stateSize', 'hidden', 'mlpHidden', 'embeddingDim', 'embeddingEpochs', 'maxEpisodeSteps', 'envs', 'steps', 'batchSize', 'updatesPerStep', 'warmup', 'targetEvery', 'replayCapacity']);
+/** ridge strengths the belief is chosen from on validation when ridgeLambda is 0 */
+export const RIDGE_LAMBDAS = [0.1, 0.3, 1, 3] as const;
+
+const INTEGER_KEYS = new Set(['stateSize', 'hidden', 'mlpHidden', 'embeddingDim', 'embeddingEpochs', 'maxEpisodeSteps', 'envs', 'steps', 'batchSize', 'updatesPerStep', 'warmup', 'targetEvery', 'replayCapacity', 'validationUsers', 'validateEvery']);
+/** λ without validation users to choose it on */
+const DEFAULT_RIDGE_LAMBDA = 0.3;
+// steps=0 keeps the untrained network: the belief alone (the ablation of what training adds)
+const ZERO_OK = new Set(['steps', 'targetEvery', 'warmup', 'validationUsers', 'validateEvery']);
 
 /** Effective hyper-parameters: FitOptions (epochs → steps, dim → embeddingDim, lr, batchSize), then `--set key=value`, then defaults. */
 export function dqnParams(options: FitOptions): DqnParams {
@@ -105,7 +156,7 @@ export function dqnParams(options: FitOptions): DqnParams {
   for (const [key, def] of Object.entries(DQN_DEFAULTS)) {
     if (typeof def !== 'number') continue;
     const integer = INTEGER_KEYS.has(key);
-    const min = key === 'targetEvery' || key === 'warmup' ? 0 : 1;
+    const min = ZERO_OK.has(key) ? 0 : 1;
     table[key] = numberOption(model, key, extra[key], def, integer ? (v) => Number.isInteger(v) && v >= min : (v) => Number.isFinite(v), integer ? `Use an integer ≥ ${min}.` : 'Use a finite number.');
   }
   const env = extra.env ?? DQN_DEFAULTS.env;
@@ -115,17 +166,22 @@ export function dqnParams(options: FitOptions): DqnParams {
   if (prior !== 'ridge' && prior !== 'none') throw new TastemakerError('INVALID_CONFIG', `Invalid prior for ${model}: ${JSON.stringify(prior)}. Valid: ridge, none.`, { got: prior, valid: ['ridge', 'none'] });
   p.prior = prior;
   if (p.coldUsers !== 0 && p.coldUsers !== 1) throw new TastemakerError('INVALID_CONFIG', `Invalid coldUsers for ${model}: ${p.coldUsers}. Valid: 1, 0.`, { got: p.coldUsers, valid: [1, 0] });
+  if (p.keepBest !== 0 && p.keepBest !== 1) throw new TastemakerError('INVALID_CONFIG', `Invalid keepBest for ${model}: ${p.keepBest}. Valid: 1, 0.`, { got: p.keepBest, valid: [1, 0] });
+  if (p.separateSimulator !== 0 && p.separateSimulator !== 1) throw new TastemakerError('INVALID_CONFIG', `Invalid separateSimulator for ${model}: ${p.separateSimulator}. Valid: 1, 0.`, { got: p.separateSimulator, valid: [1, 0] });
+  if (p.beliefInput !== 0 && p.beliefInput !== 1) throw new TastemakerError('INVALID_CONFIG', `Invalid beliefInput for ${model}: ${p.beliefInput}. Valid: 1, 0.`, { got: p.beliefInput, valid: [1, 0] });
   if (p.userPrior !== 0 && p.userPrior !== 1) throw new TastemakerError('INVALID_CONFIG', `Invalid userPrior for ${model}: ${p.userPrior}. Valid: 1, 0.`, { got: p.userPrior, valid: [1, 0] });
-  if (!(p.ridgeLambda > 0)) throw new TastemakerError('INVALID_CONFIG', `Invalid ridgeLambda for ${model}: ${p.ridgeLambda}. Use a number > 0.`);
+  if (!(p.ridgeLambda >= 0)) throw new TastemakerError('INVALID_CONFIG', `Invalid ridgeLambda for ${model}: ${p.ridgeLambda}. Use a number > 0, or 0 to choose it on validation.`);
+  if (!(p.validation >= 0 && p.validation < 1)) throw new TastemakerError('INVALID_CONFIG', `Invalid validation for ${model}: ${p.validation}. Use a share in [0, 1).`);
   if (options.epochs !== undefined) p.steps = options.epochs;
   if (options.dim !== undefined) p.embeddingDim = options.dim;
-  if (options.learningRate !== undefined) p.lr = options.learningRate;
+  if (options.learningRate !== undefined) p.lr = p.residualLr = options.learningRate;
   if (options.batchSize !== undefined) p.batchSize = options.batchSize;
   if (!(p.gamma >= 0 && p.gamma < 1)) throw new TastemakerError('INVALID_CONFIG', `Invalid gamma for ${model}: ${p.gamma}. Use a number in [0, 1).`);
   if (!(p.tau > 0 && p.tau <= 1)) throw new TastemakerError('INVALID_CONFIG', `Invalid tau for ${model}: ${p.tau}. Use a number in (0, 1].`);
   if (!(p.epsStart >= 0 && p.epsStart <= 1 && p.epsMin >= 0 && p.epsMin <= p.epsStart && p.epsDecay > 0 && p.epsDecay <= 1)) {
     throw new TastemakerError('INVALID_CONFIG', `Invalid exploration for ${model}: need 0 ≤ epsMin ≤ epsStart ≤ 1 and 0 < epsDecay ≤ 1.`);
   }
+  if (!(p.residualLr > 0)) throw new TastemakerError('INVALID_CONFIG', `Invalid residualLr for ${model}: ${p.residualLr}. Use a number > 0.`);
   if (p.lr <= 0) throw new TastemakerError('INVALID_CONFIG', `Invalid lr for ${model}: ${p.lr}. Use a number > 0.`);
   return p;
 }
@@ -208,7 +264,7 @@ interface UserWindows {
 export interface DqnServingData {
   /** the PMF whose factors are the item embeddings (the bundle's retrieval stage) */
   pmf: PmfFactors;
-  /** the PMF the belief φ₀ folds in from (user rows possibly refitted, coldUsers=1) */
+  /** the PMF the served belief φ₀ folds in from (the embedding PMF: cold rows are for training episodes only) */
   beliefPmf: PmfFactors;
   params: DqnParams;
   likedRatings: Float32Array[];
@@ -323,6 +379,13 @@ export class DqnModel implements TrainedModel {
     return blockCurve('dqn', perStep, 'training episode', 50);
   }
 
+  /** Greedy mean reward per step on the validation users at each validation (step 0: the untrained network); undefined without validation. */
+  validationCurve(): LearningCurve | undefined {
+    if (this.log.validation.length === 0) return undefined;
+    const steps = this.serving?.params.maxEpisodeSteps ?? 1;
+    return { policy: 'dqn (validation)', x: 'training step', y: 'greedy mean reward per step, validation users', points: this.log.validation.map(([step, r]) => [step, r / steps]) };
+  }
+
   /** The Q-network as ONNX (rl/dqn/onnx.ts: liked/skipped sequences + candidates + prior → Q-values), the bundle's rl graph. */
   toOnnx(): Uint8Array {
     this.check();
@@ -390,64 +453,151 @@ export class DqnModel implements TrainedModel {
   }
 }
 
-/** The environment the DQN trains in, with the PMF whose item factors are its embeddings. */
-export function dqnEnvironment(train: TrainSet, p: DqnParams, seed: number): { env: RecEnv; pmf: PmfFactors; timelines: UserTimelines } {
+/**
+ * Where an episode of a train user starts in the MF simulator: their first N liked items, the
+ * not-liked items rated before the N-th (the last N: the skip window a held-out user brings to
+ * simulate), and their timeline up to that point (what a deployed model knows then).
+ */
+interface EpisodeStart {
+  liked: Int32Array;
+  skips: Int32Array;
+  /** timeline positions 0..cut are known when the episode starts */
+  cut: number;
+}
+
+function episodeStart(items: Int32Array, ratings: Float32Array, n: number, threshold: number): EpisodeStart | undefined {
+  const liked: number[] = [];
+  const skips = new Int32Array(n).fill(STATE_PADDING);
+  for (let j = 0; j < items.length; j++) {
+    if (ratings[j]! >= threshold) {
+      liked.push(items[j]!);
+      if (liked.length === n) return { liked: Int32Array.from(liked), skips, cut: j };
+    } else pushWindow(skips, items[j]!);
+  }
+  return undefined;
+}
+
+/** The simulator's training and validation episodes, built from the train part. */
+export interface DqnEnvironment {
+  /** where training episodes run */
+  env: RecEnv;
+  /** the PMF whose item factors are the embeddings (and, with separateSimulator=0, the simulator) */
+  pmf: PmfFactors;
+  timelines: UserTimelines;
+  /** held-out train users' episodes in the same simulator (env=mf with validation > 0) */
+  validation?: { env: RecEnv; users: Int32Array };
+  /** per user (env=mf): the skip window an episode starts with, undefined for users who cannot start one */
+  startSkips: (Int32Array | undefined)[];
+  /** each user's timeline up to the episode start (env=mf; the full timeline otherwise) */
+  known: UserTimelines;
+}
+
+/**
+ * The environment the DQN trains in, with the PMF whose item factors are its embeddings. In the MF
+ * simulator, episodes start like simulate's held-out users' (first N liked items, the skips before
+ * them) and only users rated past that point play: for a user whose train part ends there (a
+ * drr-users held-out user) the simulator knows nothing the episode start does not, so nothing
+ * there is like evaluation. A seeded share of them (`validation`) is kept for validation.
+ */
+export function dqnEnvironment(train: TrainSet, p: DqnParams, seed: number): DqnEnvironment {
   const d = train.dataset;
   const pmf = trainPmf(d.interactions, d.users.size, d.items.size, { ...PMF_DEFAULTS, dim: p.embeddingDim, epochs: p.embeddingEpochs }, seed);
   const timelines = userTimelines(d);
-  let env: RecEnv;
   if (p.env === 'rating') {
-    env = new RatingEnv(timelines, d.items.size, { stateSize: p.stateSize, positiveThreshold: p.positiveThreshold, unratedPenalty: p.unratedPenalty, maxSteps: p.maxEpisodeSteps });
-  } else {
-    const initial = new Map<number, Int32Array>();
-    timelines.items.forEach((items, u) => {
-      const pos = positiveItems(items, timelines.ratings[u]!, p.positiveThreshold);
-      if (pos.length >= p.stateSize) initial.set(u, pos.slice(0, p.stateSize));
-    });
-    env = new MfEnv(pmf, initial, { stateSize: p.stateSize, positiveThreshold: p.positiveThreshold, unratedPenalty: p.unratedPenalty, maxSteps: p.maxEpisodeSteps, seed });
+    const env = new RatingEnv(timelines, d.items.size, { stateSize: p.stateSize, positiveThreshold: p.positiveThreshold, unratedPenalty: p.unratedPenalty, maxSteps: p.maxEpisodeSteps });
+    return { env, pmf, timelines, startSkips: [], known: timelines };
   }
-  return { env, pmf, timelines };
+  const starts = timelines.items.map((items, u) => episodeStart(items, timelines.ratings[u]!, p.stateSize, p.positiveThreshold));
+  let players = starts.flatMap((s, u) => (s !== undefined && s.cut < timelines.items[u]!.length - 1 ? [u] : []));
+  // tiny data where nobody rated past their N-th liked item: every user who can start plays
+  if (players.length === 0) players = starts.flatMap((s, u) => (s !== undefined ? [u] : []));
+  const order = Int32Array.from(players);
+  new Rng((seed ^ 0x5eed7a1) >>> 0).shuffle(order);
+  let nVal = Math.min(p.validationUsers, Math.floor(p.validation * order.length));
+  if (p.validation > 0 && p.validationUsers > 0 && nVal === 0 && order.length >= 2) nVal = 1;
+  const validationUsers = order.slice(0, nVal).sort();
+  const trainUsers = order.slice(nVal).sort();
+  const options = { stateSize: p.stateSize, positiveThreshold: p.positiveThreshold, unratedPenalty: p.unratedPenalty, maxSteps: p.maxEpisodeSteps, seed };
+  const initial = (users: Int32Array) => new Map(Array.from(users, (u) => [u, starts[u]!.liked] as const));
+  const simulator = p.separateSimulator === 1 ? trainPmf(d.interactions, d.users.size, d.items.size, PMF_DEFAULTS, (seed ^ 0x51a7) >>> 0) : pmf;
+  const env = new MfEnv(simulator, initial(trainUsers), options);
+  const validation = nVal > 0 ? { env: new MfEnv(simulator, initial(validationUsers), options), users: validationUsers } : undefined;
+  const known: UserTimelines = {
+    items: timelines.items.map((items, u) => items.subarray(0, (starts[u]?.cut ?? items.length - 1) + 1)),
+    ratings: timelines.ratings.map((r, u) => r.subarray(0, (starts[u]?.cut ?? r.length - 1) + 1)),
+  };
+  return { env, pmf, timelines, ...(validation !== undefined ? { validation } : {}), startSkips: starts.map((s) => s?.skips), known };
 }
 
 export const dqnModel: ModelFactory = {
   id: 'dqn',
-  description: 'DQN with negative feedback (DEERS-style): GRUs over the liked and skipped items, Q(s, a) against MF item embeddings, target network, prioritised replay, ε-greedy; trained in an MF simulator of the train part.',
+  description: 'DQN with negative feedback (DEERS-style): GRUs over the liked and skipped items, Q(s, a) against MF item embeddings, target network, prioritised replay, ε-greedy; trained in an MF simulator of the train part, checkpoint chosen on validation users.',
   async fit(train: TrainSet, options: FitOptions): Promise<TrainedModel> {
     const p = dqnParams(options);
     const started = performance.now();
-    const { env, pmf, timelines } = dqnEnvironment(train, p, options.seed);
+    const setup = dqnEnvironment(train, p, options.seed);
+    const { env, pmf, timelines } = setup;
     if (env.users.length === 0) throw new TastemakerError('INVALID_ARGUMENT', `dqn: no training user has ${p.stateSize} liked items to start an episode`);
     const rng = new Rng(options.seed);
     const items = pmfItemEmbeddings(pmf);
-    const shape = { seqLen: p.stateSize, embDim: pmf.dim + 1, hidden: p.hidden, mlpHidden: p.mlpHidden, smallOutput: p.prior !== 'none' };
+    const shape = { seqLen: p.stateSize, embDim: pmf.dim + 1, hidden: p.hidden, mlpHidden: p.mlpHidden, smallOutput: p.prior !== 'none', priorInput: p.prior !== 'none' && p.beliefInput === 1 };
     const online = new QNetwork(shape, items, rng.fork());
     const target = online.clone();
+    const nItems = train.dataset.items.size;
+    const nUsers = train.dataset.users.size;
+    const pmfParams = { ...PMF_DEFAULTS, dim: p.embeddingDim, epochs: p.embeddingEpochs };
+    // the belief of training and validation episodes: what is known at an episode's start
+    const episodeRows = p.prior === 'ridge' && p.coldUsers === 1 && p.env === 'mf' ? coldUserRows(pmf, timelines, p.stateSize, p.positiveThreshold, pmfParams, options.seed) : pmf;
+    const episodeKnown = new TrainingRewards(setup.known);
+    const memory = new RewardMemory(nItems);
+    const episodePrior = (lambda: number) => priorFn(new RidgeBelief(episodeRows, lambda, p.userPrior === 1), p.stateSize, memory, episodeKnown);
+    const startSkips = setup.startSkips.map((w) => w ?? new Int32Array(p.stateSize).fill(STATE_PADDING));
+    const dummyLog: DqnLog = { episodeReturns: [], episodeSteps: [], lossCurve: [], updates: 0, episodes: 0, validation: [], keptStep: 0 };
+    const val = setup.validation;
+    // the validation policy is the online network as simulate runs it: greedy, observing skips and rewards
+    const validator =
+      val === undefined
+        ? undefined
+        : (lambda: number | undefined) => {
+            const valMemory = new RewardMemory(nItems);
+            const valPrior = lambda === undefined ? undefined : priorFn(new RidgeBelief(episodeRows, lambda, p.userPrior === 1), p.stateSize, valMemory, episodeKnown);
+            const policy = new DqnModel(online, nUsers, [], startSkips, { backend: 'typed-arrays', epochs: 0, params: {} }, dummyLog, valPrior, valMemory);
+            return async () => (await rollout(val.env, policy, val.users)).meanReturn;
+          };
+    let lambda = p.ridgeLambda;
+    const lambdaScores: [number, number][] = [];
+    if (p.prior === 'ridge' && lambda === 0) {
+      // the untrained network is the belief alone (its output layer is zero): λ is picked by its validation return
+      if (validator === undefined) lambda = DEFAULT_RIDGE_LAMBDA;
+      else {
+        for (const l of RIDGE_LAMBDAS) lambdaScores.push([l, await validator(l)()]);
+        lambda = lambdaScores.reduce((a, b) => (b[1] > a[1] ? b : a))[0];
+      }
+      options.log?.(`dqn: ridge λ ${lambda}${lambdaScores.length > 0 ? ` (validation return ${lambdaScores.map(([l, v]) => `${l}: ${v.toFixed(3)}`).join(', ')})` : ''}`);
+    }
+    if (p.prior === 'ridge' && validator !== undefined && p.gamma > 0) {
+      // φ₀ predicts the immediate reward, but Q also holds γ·V(s'): without a start value the first
+      // TD errors are all this offset, and fitting it through the item-dependent weights tilts the
+      // ranking towards whatever the replay recommended. The belief policy's own validation return
+      // gives V ≈ r̄/(1 − γ) with r̄ its mean reward per step; the constant term (ranking-neutral) starts there.
+      const r0 = lambdaScores.find(([l]) => l === lambda)?.[1] ?? (await validator(lambda)());
+      online.b2[online.outDim - 1] = (p.gamma * (r0 / p.maxEpisodeSteps)) / (1 - p.gamma);
+    }
+    const params: DqnParams = { ...p, ridgeLambda: lambda };
+    const prior = p.prior === 'ridge' ? episodePrior(lambda) : undefined;
+    const validate = validator?.(p.prior === 'ridge' ? lambda : undefined);
     options.progress?.start('dqn: steps', p.steps);
     const t0 = performance.now();
     let log: DqnLog;
-    let prior: PriorFn | undefined;
-    let trainMemory: RewardMemory | undefined;
-    let evalPrior: PriorFn | undefined;
-    let evalMemory: RewardMemory | undefined;
-    let beliefPmf = pmf;
     try {
-      const known = new TrainingRewards(timelines);
-      beliefPmf = p.coldUsers === 1 ? coldUserRows(pmf, timelines, p.stateSize, p.positiveThreshold, { ...PMF_DEFAULTS, dim: p.embeddingDim, epochs: p.embeddingEpochs }, options.seed) : pmf;
-      const belief = p.prior === 'ridge' ? new RidgeBelief(beliefPmf, p.ridgeLambda, p.userPrior === 1) : undefined;
-      const memory = new RewardMemory(train.dataset.items.size);
-      trainMemory = memory;
-      prior = belief !== undefined ? priorFn(belief, p.stateSize, memory, known) : undefined;
-      evalMemory = new RewardMemory(train.dataset.items.size);
-      evalPrior = belief !== undefined ? priorFn(belief, p.stateSize, evalMemory, known) : undefined;
-      log = trainDqn(
-        online,
-        target,
-        env,
-        p,
-        rng.nextUint32(),
-        (step, info) => options.progress?.update(step, { reward: info.reward.toFixed(3), loss: info.loss.toFixed(4), eps: info.epsilon.toFixed(2) }),
-        prior !== undefined ? { prior, memory } : undefined,
-      );
+      log = await trainDqn(online, target, env, { ...p, lr: p.prior === 'ridge' ? p.residualLr : p.lr }, rng.nextUint32(), {
+        onProgress: (step, info) => options.progress?.update(step, { reward: info.reward.toFixed(3), loss: info.loss.toFixed(4), eps: info.epsilon.toFixed(2) }),
+        ...(prior !== undefined ? { belief: { prior, memory } } : {}),
+        ...(p.env === 'mf' ? { initialSkips: (u: number) => setup.startSkips[u] } : {}),
+        ...(validate !== undefined ? { validate } : {}),
+        ...(p.validateEvery > 0 ? { validateEvery: p.validateEvery } : {}),
+        keepBest: p.keepBest === 1,
+      });
     } finally {
       options.progress?.stop();
     }
@@ -457,9 +607,15 @@ export const dqnModel: ModelFactory = {
     const tail = curve.slice(-Math.max(1, Math.floor(curve.length / 10)));
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
     options.log?.(`dqn: ${p.env} env, ${p.steps} steps × ${p.envs} episodes, ${log.updates} updates, ${log.episodes} episodes in ${seconds.toFixed(1)} s (PMF ${((t0 - started) / 1000).toFixed(1)} s); episode return first/last 10 % ${mean(head).toFixed(3)} → ${mean(tail).toFixed(3)}`);
+    if (log.validation.length > 0) {
+      const at = (step: number) => log.validation.find(([s]) => s === step)?.[1] ?? Number.NaN;
+      options.log?.(`dqn: validation return (${setup.validation!.users.length} train users) ${log.validation.map(([s, v]) => `${s}: ${v.toFixed(3)}`).join(', ')}; kept step ${log.keptStep} (${at(log.keptStep).toFixed(3)} vs untrained ${at(0).toFixed(3)})`);
+    }
     const { liked, skipped, likedRatings, skippedRatings } = userWindows(timelines, p.stateSize, p.positiveThreshold);
-    trainMemory?.clear();
-    const info = { backend: 'typed-arrays', epochs: p.steps, samplesPerSecond: (log.updates * p.batchSize) / seconds, params: { ...p } };
-    return new DqnModel(online, train.dataset.users.size, liked, skipped, info, log, evalPrior, evalMemory, { pmf, beliefPmf, params: p, likedRatings, skippedRatings });
+    // the trained model's belief: the PMF's rows and every training rating
+    const evalMemory = new RewardMemory(nItems);
+    const evalPrior = p.prior === 'ridge' ? priorFn(new RidgeBelief(pmf, lambda, p.userPrior === 1), p.stateSize, evalMemory, new TrainingRewards(timelines)) : undefined;
+    const info = { backend: 'typed-arrays', epochs: p.steps, samplesPerSecond: (log.updates * p.batchSize) / seconds, params: { ...params, lambdaScores, keptStep: log.keptStep } };
+    return new DqnModel(online, nUsers, liked, skipped, info, log, evalPrior, evalMemory, { pmf, beliefPmf: pmf, params, likedRatings, skippedRatings });
   },
 };

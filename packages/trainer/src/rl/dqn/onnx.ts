@@ -47,8 +47,9 @@ export function qNetworkGraph(net: QNetwork): Uint8Array {
   const table = g.initializer('item_embeddings', net.items, [n, E]);
   const hp = gru(g, g.op('Gather', [table, liked], { axis: 0 }), likedLen, gruParams(net.gruPos), 'gru_liked');
   const hn = gru(g, g.op('Gather', [table, skipped], { axis: 0 }), skippedLen, gruParams(net.gruNeg), 'gru_skipped');
-  const f = g.op('Concat', [hp, hn], { axis: 1 });
-  const u = dense(g, f, { inputDim: 2 * H, outputDim: M, weight: transpose(net.W1, M, 2 * H), bias: net.b1.slice(), activation: 'relu' }, 'mlp1');
+  // with priorInput the MLP reads φ₀ after the two GRU states (q-network.ts)
+  const f = g.op('Concat', net.mlpIn > 2 * H ? [hp, hn, prior] : [hp, hn], { axis: 1 });
+  const u = dense(g, f, { inputDim: net.mlpIn, outputDim: M, weight: transpose(net.W1, M, net.mlpIn), bias: net.b1.slice(), activation: 'relu' }, 'mlp1');
   const phi0 = dense(g, u, { inputDim: M, outputDim: D, weight: transpose(net.W2, D, M), bias: net.b2.slice(), activation: 'linear' }, 'mlp2');
   const phi = g.op('Add', [phi0, prior]);
   // candidate vectors [e_a, 1], so φ's last coordinate is the state-value term

@@ -16,7 +16,7 @@ import { Gru, GruTape } from './gru.js';
  * An optional prior φ₀(s) per row (rl/dqn/belief.ts: a ridge fold-in of the state's items) is added
  * to φ, so an untrained network already ranks like a rating model folded in from the state and
  * training learns a correction — the same idea as DRR's skip connection. `smallOutput` starts the
- * last layer near zero for that case.
+ * last layer at zero for that case.
  *
  * All parameters live in one Float32Array (GRU_pos, GRU_skip, W1, b1, W2, b2) so Adam, target
  * copies and soft updates are flat loops.
@@ -29,8 +29,14 @@ export interface QNetworkShape {
   embDim: number;
   hidden: number;
   mlpHidden: number;
-  /** start the output layer near 0 (when a prior carries the initial ranking) */
+  /** start the output layer at 0 (when a prior carries the initial ranking) */
   smallOutput: boolean;
+  /**
+   * the MLP also reads the prior φ₀ (concatenated after the GRU states), so the correction can
+   * depend on the belief itself — what the ratings observed so far say — not only on which items
+   * were liked or skipped
+   */
+  priorInput?: boolean;
 }
 
 /** Activations of one taped forward pass. */
@@ -55,6 +61,8 @@ export class QNetwork {
   readonly b2: Float32Array;
   /** φ's width: E + 1 */
   readonly outDim: number;
+  /** the MLP's input width: 2H, plus outDim with priorInput */
+  readonly mlpIn: number;
 
   constructor(
     readonly shape: QNetworkShape,
@@ -64,24 +72,26 @@ export class QNetwork {
   ) {
     const { embDim: E, hidden: H, mlpHidden: M } = shape;
     this.outDim = E + 1;
+    this.mlpIn = 2 * H + (shape.priorInput === true ? this.outDim : 0);
     const g = Gru.size(E, H);
-    const sizes = [g, g, M * 2 * H, M, this.outDim * M, this.outDim];
+    const sizes = [g, g, M * this.mlpIn, M, this.outDim * M, this.outDim];
     this.params = new Float32Array(sizes.reduce((a, b) => a + b, 0));
     let o = 0;
     const take = (n: number) => this.params.subarray(o, (o += n));
     this.gruPos = new Gru(E, H, take(g));
     this.gruNeg = new Gru(E, H, take(g));
-    this.W1 = take(M * 2 * H);
+    this.W1 = take(M * this.mlpIn);
     this.b1 = take(M);
     this.W2 = take(this.outDim * M);
     this.b2 = take(this.outDim);
     if (rng !== undefined) {
       this.gruPos.init(rng);
       this.gruNeg.init(rng);
-      const a1 = Math.sqrt(6 / (2 * H + M));
+      const a1 = Math.sqrt(6 / (this.mlpIn + M));
       for (let k = 0; k < this.W1.length; k++) this.W1[k] = (2 * rng.next() - 1) * a1;
-      // a small output layer: with a prior the untrained network is (nearly) the prior
-      const a2 = shape.smallOutput ? 0.01 : Math.sqrt(6 / (M + this.outDim));
+      // with a prior the output layer starts at zero: the untrained network is exactly the prior,
+      // and training adds a correction (W2's gradient is non-zero, so it moves off zero at once)
+      const a2 = shape.smallOutput ? 0 : Math.sqrt(6 / (M + this.outDim));
       for (let k = 0; k < this.W2.length; k++) this.W2[k] = (2 * rng.next() - 1) * a2;
     }
   }
@@ -122,14 +132,16 @@ export class QNetwork {
     const negTape = tape?.negTape;
     const hp = this.gruPos.forward(pos.x, pos.len, posTape);
     const hn = this.gruNeg.forward(neg.x, neg.len, negTape);
-    const f = new Float32Array(2 * H);
+    const F = this.mlpIn;
+    const f = new Float32Array(F);
     f.set(hp, 0);
     f.set(hn, H);
+    if (F > 2 * H && prior !== undefined) f.set(prior.subarray(po, po + this.outDim), 2 * H);
     const u = new Float32Array(M);
     for (let m = 0; m < M; m++) {
       let s = this.b1[m]!;
-      const wo = m * 2 * H;
-      for (let k = 0; k < 2 * H; k++) s += this.W1[wo + k]! * f[k]!;
+      const wo = m * F;
+      for (let k = 0; k < F; k++) s += this.W1[wo + k]! * f[k]!;
       u[m] = s;
     }
     const D = this.outDim;
@@ -201,8 +213,9 @@ export class QNetwork {
     for (let d = 0; d < E; d++) dphi[d] = dq * this.items[item * E + d]!;
     dphi[E] = dq;
     const g = Gru.size(E, H);
+    const F = this.mlpIn;
     const oW1 = 2 * g;
-    const ob1 = oW1 + M * 2 * H;
+    const ob1 = oW1 + M * F;
     const oW2 = ob1 + M;
     const ob2 = oW2 + D * M;
     const du = new Float64Array(M);
@@ -217,19 +230,20 @@ export class QNetwork {
         du[m] = du[m]! + this.W2[wo + m]! * v;
       }
     }
-    const df = new Float32Array(2 * H);
+    // the prior is an input, not a parameter: only the GRU part of dL/df is propagated
+    const df = new Float32Array(F);
     for (let m = 0; m < M; m++) {
       const v = du[m]!;
       if (v === 0) continue;
       grad[ob1 + m] = grad[ob1 + m]! + v;
-      const wo = m * 2 * H;
-      for (let k = 0; k < 2 * H; k++) {
+      const wo = m * F;
+      for (let k = 0; k < F; k++) {
         grad[oW1 + wo + k] = grad[oW1 + wo + k]! + v * tape.f[k]!;
         df[k] = df[k]! + this.W1[wo + k]! * v;
       }
     }
     if (tape.posLen > 0) this.gruPos.backward(tape.pos, tape.posTape, df.subarray(0, H), grad.subarray(0, g));
-    if (tape.negLen > 0) this.gruNeg.backward(tape.neg, tape.negTape, df.subarray(H), grad.subarray(g, 2 * g));
+    if (tape.negLen > 0) this.gruNeg.backward(tape.neg, tape.negTape, df.subarray(H, 2 * H), grad.subarray(g, 2 * g));
   }
 
   /** target ← τ·online + (1 − τ)·target (τ = 1 copies). */

@@ -14,6 +14,12 @@ import type { QNetwork } from './q-network.js';
  * on the double-DQN target r + γ·Q_target(s', argmax_a' Q(s', a')) (a' over items outside s') with
  * the Huber loss, weighted by the replay's importance weights. The target network follows the
  * online one softly (τ per update) or by a copy every `targetEvery` updates.
+ *
+ * With a `validate` hook the greedy return on validation users (train users kept out of the
+ * training episodes) is measured before the first update and every `validateEvery` steps; the
+ * parameters that scored best (the untrained ones included) are restored at the end, so training
+ * can never leave the policy worse than it started on validation — Q-learning on a simulator drifts,
+ * and the last step is not the best one.
  */
 
 export interface DqnTrainParams {
@@ -46,6 +52,24 @@ export interface DqnLog {
   lossCurve: number[];
   updates: number;
   episodes: number;
+  /** [training step, validation return] of every validation (step 0: before any update) */
+  validation: [number, number][];
+  /** the training step whose parameters were kept (the last step without validation) */
+  keptStep: number;
+}
+
+/** Optional parts of a training run. */
+export interface DqnTrainHooks {
+  onProgress?: (step: number, info: { reward: number; loss: number; epsilon: number }) => void;
+  belief?: { prior: PriorFn; memory: RewardMemory };
+  /** the skip window an episode of `user` starts with (default: empty), as an evaluation episode would */
+  initialSkips?: (user: number) => Int32Array | undefined;
+  /** mean greedy return of the current online network on validation users (higher is better) */
+  validate?: () => Promise<number>;
+  /** training steps between validations (default: steps / 16) */
+  validateEvery?: number;
+  /** false: validate but keep the last parameters (to measure what checkpoint selection buys) */
+  keepBest?: boolean;
 }
 
 /**
@@ -149,29 +173,44 @@ export function dqnUpdate(
   return loss / rows;
 }
 
-export function trainDqn(
-  online: QNetwork,
-  target: QNetwork,
-  env: RecEnv,
-  p: DqnTrainParams,
-  seed: number,
-  onProgress?: (step: number, info: { reward: number; loss: number; epsilon: number }) => void,
-  belief?: { prior: PriorFn; memory: RewardMemory },
-): DqnLog {
+export async function trainDqn(online: QNetwork, target: QNetwork, env: RecEnv, p: DqnTrainParams, seed: number, hooks: DqnTrainHooks = {}): Promise<DqnLog> {
+  const { onProgress, belief, initialSkips, validate } = hooks;
   const rng = new Rng(seed);
   const N = online.shape.seqLen;
   const nItems = online.nItems;
   const replay = new PrioritizedReplay(p.replayCapacity, 2 * N, 1, p.alpha);
   const adam = new ArrayAdam(online.params, p.lr);
   target.softUpdateFrom(online, 1);
-  const log: DqnLog = { episodeReturns: [], episodeSteps: [], lossCurve: [], updates: 0, episodes: 0 };
+  const log: DqnLog = { episodeReturns: [], episodeSteps: [], lossCurve: [], updates: 0, episodes: 0, validation: [], keptStep: p.steps };
   const episodes: Episode[] = [];
   const skips: Int32Array[] = [];
   const returns = new Float64Array(p.envs);
+  const startSkips = (user: number, window: Int32Array) => {
+    window.fill(STATE_PADDING);
+    const w = initialSkips?.(user);
+    if (w !== undefined) window.set(w.subarray(Math.max(0, w.length - N)), N - Math.min(N, w.length));
+  };
   for (let j = 0; j < p.envs; j++) {
     episodes.push(env.reset(sampleUser(env, rng)));
-    skips.push(new Int32Array(N).fill(STATE_PADDING));
+    const w = new Int32Array(N);
+    startSkips(episodes[j]!.user, w);
+    skips.push(w);
   }
+  const validateEvery = Math.max(1, hooks.validateEvery ?? Math.ceil(p.steps / 16));
+  let best = -Infinity;
+  let bestParams: Float32Array | undefined;
+  const checkpoint = async (step: number) => {
+    if (validate === undefined) return;
+    const v = await validate();
+    log.validation.push([step, v]);
+    // ties keep the earlier (less trained) parameters
+    if (v > best) {
+      best = v;
+      bestParams = online.params.slice();
+      if (hooks.keepBest !== false) log.keptStep = step;
+    }
+  };
+  await checkpoint(0);
   const states = new Int32Array(p.envs * 2 * N);
   const next = new Int32Array(2 * N);
   const action = new Float32Array(1);
@@ -224,7 +263,7 @@ export function trainDqn(
         log.episodes++;
         returns[j] = 0;
         episodes[j] = env.reset(sampleUser(env, rng));
-        skips[j]!.fill(STATE_PADDING);
+        startSkips(episodes[j]!.user, skips[j]!);
       }
     }
     epsilon = Math.max(p.epsMin, epsilon * p.epsDecay);
@@ -246,6 +285,11 @@ export function trainDqn(
       onProgress?.(step + 1, { reward: rewardSum / Math.max(1, rewardCount), loss: lossCount > 0 ? lossSum / lossCount : Number.NaN, epsilon });
       lossSum = lossCount = rewardSum = rewardCount = 0;
     }
+    if ((step + 1) % validateEvery === 0 || step === p.steps - 1) await checkpoint(step + 1);
+  }
+  if (bestParams !== undefined && hooks.keepBest !== false) {
+    online.params.set(bestParams);
+    target.softUpdateFrom(online, 1);
   }
   return log;
 }
