@@ -43,9 +43,9 @@ export interface DqnPolicyOptions extends PolicyCommonOptions {
  * the side data) followed by their live history (liked) and live skip / dislike events (skipped),
  * the same layout the trainer's states have. `prepare` computes the belief term φ₀ for that state
  * and runs the Q-network once over the request's retrieved candidates; select ranks them by Q with
- * ε-greedy exploration per slate position (exact propensities).
+ * ε-greedy exploration per slate position (exact propensities). Served as trained: DQN bundles are
+ * not updated online, so the policy is stateless.
  */
-/** Served as trained: DQN bundles are not updated online, so the policy is stateless. */
 export class DqnPolicy extends StatelessPolicy {
   readonly kind = 'dqn' as const;
   // select reads the prepared values, not candidate or user features

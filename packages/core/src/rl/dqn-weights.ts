@@ -1,4 +1,5 @@
 import { TastemakerError } from '../errors/index.js';
+import { decodeBlockFile, encodeBlockFile } from './block-file.js';
 
 /**
  * The DQN side data of a bundle (the rl section's `weights` when algorithm = "dqn"): what core
@@ -9,13 +10,9 @@ import { TastemakerError } from '../errors/index.js';
  * - the rating model the belief is folded in from (rl/dqn-belief.ts): the PMF's item factors and
  *   biases, global mean, and user rows (which a known user's ridge is centred on when `userPrior`).
  *
- * Layout (little-endian):
- *   bytes 0–3    "TMDQ"
- *   bytes 4–7    uint32 header length h
- *   h bytes      UTF-8 JSON header (DqnHeader)
- *   padding to a multiple of 4, then float32 blocks in the header's `blocks` order.
- * Item indices are stored as float32 too (exact below 2^24) so there is one element type.
- * A plain format rather than ONNX initializers because core reads these values in JavaScript.
+ * A block file (block-file.ts) with magic "TMDQ", a DqnHeader, and float32 blocks in the header's
+ * `blocks` order. Item indices are stored as float32 too (exact below 2^24) so there is one element
+ * type. A plain format rather than ONNX initializers because core reads these values in JavaScript.
  */
 
 const MAGIC = [0x54, 0x4d, 0x44, 0x51];
@@ -85,33 +82,12 @@ export function encodeDqnSideData(d: DqnSideData): Uint8Array {
     return { name, length };
   });
   const header: DqnHeader = { format: 'tastemaker-dqn', version: VERSION, blocks, ...Object.fromEntries(SCALARS.map((k) => [k, d[k]])) } as DqnHeader;
-  const json = new TextEncoder().encode(JSON.stringify(header));
-  const start = Math.ceil((8 + json.length) / 4) * 4;
-  const total = blocks.reduce((n, b) => n + b.length, 0);
-  const out = new Uint8Array(start + 4 * total);
-  out.set(MAGIC, 0);
-  const view = new DataView(out.buffer);
-  view.setUint32(4, json.length, true);
-  out.set(json, 8);
-  let o = start;
-  for (const { name } of blocks) {
-    const values = d[name];
-    for (let i = 0; i < values.length; i++, o += 4) view.setFloat32(o, values[i] as number, true);
-  }
-  return out;
+  return encodeBlockFile(MAGIC, header, blocks.map(({ name }) => d[name]));
 }
 
 export function decodeDqnSideData(bytes: Uint8Array): DqnSideData {
-  if (bytes.length < 8 || MAGIC.some((m, i) => bytes[i] !== m)) throw invalid('not a DQN side-data file (bad magic)');
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const h = view.getUint32(4, true);
-  if (8 + h > bytes.length) throw invalid('truncated header');
-  let header: DqnHeader;
-  try {
-    header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + h))) as DqnHeader;
-  } catch {
-    throw invalid('header is not JSON');
-  }
+  const file = decodeBlockFile(bytes, MAGIC, 'DQN side-data', invalid);
+  const header = file.header as DqnHeader;
   if (header.format !== 'tastemaker-dqn' || header.version !== VERSION) throw invalid(`unsupported format ${JSON.stringify(header.format)} version ${String(header.version)}`);
   for (const k of ['stateSize', 'dim', 'nItems', 'nUsers'] as const) {
     if (!Number.isInteger(header[k]) || header[k] < (k === 'nUsers' || k === 'nItems' ? 0 : 1)) throw invalid(`${k} must be a positive integer`);
@@ -119,24 +95,20 @@ export function decodeDqnSideData(bytes: Uint8Array): DqnSideData {
   for (const k of ['lambda', 'likedRating', 'skippedRating', 'globalMean'] as const) if (!Number.isFinite(header[k])) throw invalid(`${k} must be a finite number`);
   if (header.prior !== 'ridge' && header.prior !== 'none') throw invalid(`prior must be "ridge" or "none"`);
   if (header.prior === 'ridge' && !(header.lambda > 0)) throw invalid('lambda must be > 0');
-  const start = Math.ceil((8 + h) / 4) * 4;
   const out: Partial<Record<BlockName, Float32Array | Int32Array>> = {};
-  let o = start;
   for (const name of BLOCKS) {
     const block = header.blocks?.find((b) => b.name === name);
     const length = blockLength(header, name);
     if (block === undefined || block.length !== length) throw invalid(`block ${name} should hold ${length} values`);
-    if (o + 4 * length > bytes.length) throw invalid(`block ${name} is truncated`);
     const integer = name === 'liked' || name === 'skipped';
-    const values = integer ? new Int32Array(length) : new Float32Array(length);
-    for (let i = 0; i < length; i++, o += 4) values[i] = view.getFloat32(o, true);
+    const values = file.next(name, length, integer ? 'int32' : undefined);
     if (integer) {
       const bad = values.findIndex((v) => v < -1 || v >= header.nItems);
       if (bad >= 0) throw invalid(`${name}[${bad}] = ${values[bad]} is not an item row`);
     } else if (values.some((v) => !Number.isFinite(v))) throw invalid(`block ${name} has a value that is not finite`);
     out[name] = values;
   }
-  if (o !== bytes.length) throw invalid(`${bytes.length - o} trailing bytes`);
+  if (file.remaining() !== 0) throw invalid(`${file.remaining()} trailing bytes`);
   return {
     stateSize: header.stateSize,
     dim: header.dim,

@@ -1,17 +1,14 @@
 import { TastemakerError } from '../errors/index.js';
+import { decodeBlockFile, encodeBlockFile } from './block-file.js';
 import { DRR_STATE_MODULES, drrLayout, DRR_TENSORS, type DrrShape } from './drr-network.js';
 
 /**
  * The DRR weights file: the bundle's `rl.weights` and the blob a served policy persists as its
- * state. Layout (little-endian):
- *   bytes 0–3    "TMRL"
- *   bytes 4–7    uint32 header length h
- *   h bytes      UTF-8 JSON header { format, version, shape, tensors, blocks }
- *   padding to a multiple of 4, then float32 blocks in the header's `blocks` order:
+ * state. A block file (block-file.ts) with magic "TMRL", a JSON header { format, version, shape,
+ * tensors, blocks }, and float32 blocks in the header's `blocks` order:
  *     params   the online networks (DRR_TENSORS order, each row-major)
  *     target   the target networks, same layout (optional)
  *     users    user rows [users, dim] for drr-u / drr-ave (optional)
- * A plain format rather than ONNX because core reads and writes it on every update, at the edge too.
  */
 
 const MAGIC = [0x54, 0x4d, 0x52, 0x4c];
@@ -51,33 +48,12 @@ export function encodeDrrWeights(w: DrrWeights): Uint8Array {
     tensors: Object.fromEntries(DRR_TENSORS.map((n) => [n, [layout.offsets[n], layout.sizes[n]]])),
     blocks,
   };
-  const json = new TextEncoder().encode(JSON.stringify(header));
-  const start = Math.ceil((8 + json.length) / 4) * 4;
-  const floats = blocks.reduce((s, b) => s + b.length, 0);
-  const out = new Uint8Array(start + 4 * floats);
-  out.set(MAGIC, 0);
-  const view = new DataView(out.buffer);
-  view.setUint32(4, json.length, true);
-  out.set(json, 8);
-  let at = start;
-  for (const block of [w.params, w.target, w.users?.values]) {
-    if (block === undefined) continue;
-    for (let i = 0; i < block.length; i++, at += 4) view.setFloat32(at, block[i] as number, true);
-  }
-  return out;
+  return encodeBlockFile(MAGIC, header, [w.params, w.target, w.users?.values].filter((block) => block !== undefined));
 }
 
 export function decodeDrrWeights(bytes: Uint8Array): DrrWeights {
-  if (bytes.length < 8 || MAGIC.some((m, i) => bytes[i] !== m)) throw invalid('not a DRR weights file (bad magic)');
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const length = view.getUint32(4, true);
-  if (8 + length > bytes.length) throw invalid('truncated header');
-  let header: Header;
-  try {
-    header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + length))) as Header;
-  } catch {
-    throw invalid('header is not JSON');
-  }
+  const file = decodeBlockFile(bytes, MAGIC, 'DRR weights', invalid);
+  const header = file.header as Header;
   if (header.format !== 'tastemaker-drr' || header.version !== VERSION) throw invalid(`unsupported format ${JSON.stringify(header.format)} version ${String(header.version)}`);
   const shape = header.shape;
   if (!DRR_STATE_MODULES.includes(shape?.kind)) throw invalid(`unknown state module ${JSON.stringify(shape?.kind)}; valid: ${DRR_STATE_MODULES.join(', ')}`);
@@ -85,12 +61,9 @@ export function decodeDrrWeights(bytes: Uint8Array): DrrWeights {
     if (!Number.isInteger(shape[key]) || shape[key] < 1) throw invalid(`shape.${key} must be a positive integer`);
   }
   const total = drrLayout(shape).total;
-  let at = Math.ceil((8 + length) / 4) * 4;
   const out: DrrWeights = { shape, params: new Float32Array(0) };
   for (const block of header.blocks) {
-    if (at + 4 * block.length > bytes.length) throw invalid(`block ${block.name} runs past the end of the file`);
-    const values = new Float32Array(block.length);
-    for (let i = 0; i < block.length; i++, at += 4) values[i] = view.getFloat32(at, true);
+    const values = file.next(block.name, block.length) as Float32Array;
     if (block.name === 'params') out.params = values;
     else if (block.name === 'target') out.target = values;
     else if (block.name === 'users') {
