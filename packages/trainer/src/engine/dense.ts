@@ -158,7 +158,8 @@ export interface DenseAdamOptions {
  * in-process should not grow per fit.
  */
 export class DenseAdam implements DenseOptimizer {
-  readonly learningRate: number;
+  /** mutable so a schedule (e.g. a cut on a validation plateau) can lower it mid-training */
+  learningRate: number;
   readonly beta1: number;
   readonly beta2: number;
   readonly epsilon: number;

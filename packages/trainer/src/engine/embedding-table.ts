@@ -211,7 +211,8 @@ abstract class SparseOptimizerBase implements SparseOptimizer {
  * item's first update is as large as a popular one's instead of being damped by a global step.
  */
 export class SparseAdam extends SparseOptimizerBase {
-  readonly learningRate: number;
+  /** mutable so a schedule (e.g. a cut on a validation plateau) can lower it mid-training */
+  learningRate: number;
   readonly beta1: number;
   readonly beta2: number;
   readonly epsilon: number;

@@ -131,6 +131,8 @@ function combineBest(neumf: NcfNetwork, gmf: NcfNetwork, mlp: NcfNetwork, p: Ncf
  */
 interface Schedule {
   epochs: number[];
+  /** per stage, the epochs after which `plateauDecay` cut the learning rates */
+  decays: number[][];
   alpha: number | undefined;
 }
 
@@ -153,11 +155,13 @@ async function trainPipeline(ctx: PipelineContext, data: StageData, replay: Sche
   const { variant, p, nUsers, nItems, rng, log, progress } = ctx;
   const prefix = replay ? `${variant}:refit` : variant;
   const kept: number[] = [];
+  const decays: number[][] = [];
   const run = async (net: NcfNetwork, stage: NcfParams, pretrained = false): Promise<void> => {
     const k = kept.length;
     const fixed = replay?.epochs[k];
     if (fixed === 0) {
       kept.push(0);
+      decays.push([]);
       return;
     }
     const result = await trainStage(net, data, fixed !== undefined ? { ...stage, epochs: fixed } : stage, rng.fork(), {
@@ -166,8 +170,10 @@ async function trainPipeline(ctx: PipelineContext, data: StageData, replay: Sche
       log,
       learningRateFactor: pretrained ? p.finetuneLearningRateFactor : 1,
       validateInitial: pretrained,
+      ...(replay ? { decayAfter: replay.decays[k] ?? [] } : {}),
     });
     kept.push(result.bestEpoch);
+    decays.push(result.decayedAfter);
     stages.push({ variant: net.variant, result, refit: replay !== undefined });
   };
 
@@ -199,7 +205,7 @@ async function trainPipeline(ctx: PipelineContext, data: StageData, replay: Sche
     disposeNetwork(net);
     throw e;
   }
-  return { net, schedule: { epochs: kept, alpha } };
+  return { net, schedule: { epochs: kept, decays, alpha } };
 }
 
 async function fitNcf(variant: NcfVariant, train: TrainSet, options: FitOptions): Promise<TrainedModel> {
@@ -249,6 +255,7 @@ async function fitNcf(variant: NcfVariant, train: TrainSet, options: FitOptions)
         variant: s.variant,
         ...(s.refit ? { refit: true } : {}),
         bestEpoch: s.result.bestEpoch,
+        ...(s.result.decayedAfter.length > 0 ? { decayedAfter: s.result.decayedAfter } : {}),
         samples: s.result.samples,
         epochs: s.result.epochs.map((e) => ({ ...e, loss: Number(e.loss.toFixed(5)), seconds: Number(e.seconds.toFixed(2)) })),
       })),

@@ -155,6 +155,32 @@ describe('NCF family', () => {
     m.dispose();
   });
 
+  it('plateauDecay cuts the learning rates on a validation plateau and goes on; refit replays the cuts', async () => {
+    type Stage = { refit?: boolean; bestEpoch: number; decayedAfter?: number[]; epochs: { epoch: number; 'ndcg@10'?: number }[] };
+    const extra = { ...FAST.extra, patience: 1 };
+    const plain = (await gmfModel.fit(train, { ...FAST, extra })) as NcfModel;
+    const stopped = (plain.info.params.stages as Stage[])[0] as Stage;
+    plain.dispose();
+    expect(stopped.decayedAfter).toBeUndefined();
+    const stopAt = stopped.epochs.length;
+    expect(stopAt).toBeLessThan(FAST.epochs ?? 0);
+
+    const m = (await gmfModel.fit(train, { ...FAST, extra: { ...extra, plateauDecay: 0.3, plateauDecays: 2, refit: true } })) as NcfModel;
+    const [chosen, refit] = m.info.params.stages as Stage[];
+    // the same run up to its first plateau; there the rates are cut and training goes on
+    expect(chosen?.decayedAfter?.[0]).toBe(stopAt);
+    expect(chosen?.epochs.slice(0, stopAt)).toEqual(stopped.epochs.map((e) => ({ ...e, seconds: expect.any(Number) })));
+    expect(chosen?.decayedAfter?.length).toBeLessThanOrEqual(2);
+    expect(chosen?.epochs.length).toBeGreaterThan(stopAt);
+    // the refit cuts where validation did, within the epochs it replays
+    expect(refit?.refit).toBe(true);
+    const within = (chosen?.decayedAfter ?? []).filter((e) => e <= (chosen?.bestEpoch ?? 0));
+    expect(refit?.decayedAfter ?? []).toEqual(within);
+    m.dispose();
+    expect(() => resolveNcfParams('gmf', { seed: 1, extra: { plateauDecay: 1 } })).toThrow(/plateauDecay must be in \[0, 1\)/);
+    expect(() => resolveNcfParams('gmf', { seed: 1, extra: { plateauDecays: 1.5 } })).toThrow(/plateauDecays must be a non-negative integer/);
+  });
+
   it('NeuMF refit reuses the chosen alpha and skips a joint stage that validation did not keep', async () => {
     const before = tf.memory().numTensors;
     const m = (await neumfModel.fit(train, { ...FAST, epochs: 3, extra: { ...FAST.extra, pretrain: true, refit: true } })) as NcfModel;

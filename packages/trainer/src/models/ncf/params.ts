@@ -67,6 +67,15 @@ export interface NcfParams {
   refit: boolean;
   /** NeuMF with pre-training: learning-rate factor of the joint stage (its Adam starts with no moments) */
   finetuneLearningRateFactor: number;
+  /**
+   * On a validation plateau (`patience` epochs without a better NDCG@10), multiply every learning
+   * rate of the stage by this factor and go on instead of stopping, up to `plateauDecays` times
+   * (0 = off: stop at the first plateau). Needs validation. Off by default: on ML-1M ncf-loo it
+   * raised NeuMF's validation NDCG@10 (random held-out positive) but not its test scores (the latest).
+   */
+  plateauDecay: number;
+  /** most learning-rate cuts per stage with `plateauDecay` */
+  plateauDecays: number;
   seed: number;
   backend: string;
 }
@@ -92,6 +101,8 @@ export const NCF_DEFAULTS = {
   mlpStageNegatives: 0,
   refit: false,
   finetuneLearningRateFactor: 0.25,
+  plateauDecay: 0,
+  plateauDecays: 2,
 } as const;
 
 function invalid(variant: NcfVariant, key: string, message: string, got: unknown): TastemakerError {
@@ -162,6 +173,8 @@ export function resolveNcfParams(variant: NcfVariant, options: FitOptions): NcfP
     mlpStageNegatives: num('mlpStageNegatives', d.mlpStageNegatives),
     refit: bool('refit', d.refit),
     finetuneLearningRateFactor: num('finetuneLearningRateFactor', d.finetuneLearningRateFactor),
+    plateauDecay: num('plateauDecay', d.plateauDecay),
+    plateauDecays: num('plateauDecays', d.plateauDecays),
     seed: options.seed,
     backend: options.backend ?? 'auto',
   };
@@ -179,6 +192,8 @@ export function resolveNcfParams(variant: NcfVariant, options: FitOptions): NcfP
     if (!(p[key] >= 0)) throw invalid(variant, key, 'must be >= 0 (0 = negatives)', p[key]);
   }
   if (!(p.l2 >= 0)) throw invalid(variant, 'l2', 'must be >= 0', p.l2);
+  if (!(p.plateauDecay >= 0 && p.plateauDecay < 1)) throw invalid(variant, 'plateauDecay', 'must be in [0, 1) (0 = off)', p.plateauDecay);
+  if (!Number.isInteger(p.plateauDecays) || p.plateauDecays < 0) throw invalid(variant, 'plateauDecays', 'must be a non-negative integer', p.plateauDecays);
   return p;
 }
 

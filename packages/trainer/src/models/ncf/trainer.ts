@@ -28,6 +28,8 @@ export interface StageResult {
   epochs: EpochRecord[];
   /** the epoch whose parameters the network holds (the best on validation, else the last) */
   bestEpoch: number;
+  /** epochs after which the learning rates were cut (`plateauDecay`) */
+  decayedAfter: number[];
   samples: number;
   seconds: number;
 }
@@ -51,6 +53,11 @@ export interface StageHooks {
    * only keep or improve them.
    */
   validateInitial?: boolean;
+  /**
+   * Replaying a schedule without validation: cut the learning rates by `plateauDecay` after these
+   * epochs, where the validated run cut them.
+   */
+  decayAfter?: readonly number[];
 }
 
 class Optimizers {
@@ -73,6 +80,13 @@ class Optimizers {
       this.dense = new DenseAdam({ learningRate: p.learningRate * factor });
     }
     this.out = new SparseAdam(net.out, { learningRate: p.learningRate * factor });
+  }
+
+  /** Multiplies every learning rate by `factor`; Adam's moments are kept. */
+  scale(factor: number): void {
+    for (const o of [this.gmfUser, this.gmfItem, this.mlpUser, this.mlpItem, this.out, this.dense]) {
+      if (o) o.learningRate *= factor;
+    }
   }
 
   dispose(): void {
@@ -229,6 +243,7 @@ export async function trainStage(net: NcfNetwork, data: StageData, p: NcfParams,
   };
   const t0 = performance.now();
   let samples = 0;
+  const decayedAfter: number[] = [];
   hooks.progress.start(hooks.label, p.epochs * steps);
   let done = 0;
   if (hooks.validateInitial && data.validation && stopper) {
@@ -261,13 +276,23 @@ export async function trainStage(net: NcfNetwork, data: StageData, p: NcfParams,
         record['ndcg@10'] = m.ndcg;
         record['hr@10'] = m.hr;
         verdict = stopper.observe(epoch, m.ndcg);
+        if (verdict === 'stop' && p.plateauDecay > 0 && decayedAfter.length < p.plateauDecays && epoch < p.epochs) {
+          opt.scale(p.plateauDecay);
+          decayedAfter.push(epoch);
+          stopper.resume();
+          verdict = 'continue';
+        }
+      } else if (hooks.decayAfter?.includes(epoch)) {
+        opt.scale(p.plateauDecay);
+        decayedAfter.push(epoch);
       }
       record.seconds = (performance.now() - e0) / 1000;
       epochs.push(record);
       hooks.log(
         `${hooks.label} epoch ${epoch}/${p.epochs} loss ${record.loss.toFixed(4)}` +
           (record['ndcg@10'] !== undefined ? ` val ndcg@10 ${record['ndcg@10'].toFixed(4)} hr@10 ${(record['hr@10'] ?? 0).toFixed(4)}` : '') +
-          ` ${record.seconds.toFixed(1)}s`,
+          ` ${record.seconds.toFixed(1)}s` +
+          (decayedAfter[decayedAfter.length - 1] === epoch ? ` (learning rates x${p.plateauDecay})` : ''),
       );
       // Let timers and I/O (progress rendering, signals) run between epochs.
       await new Promise<void>((resolve) => setImmediate(resolve));
@@ -279,5 +304,5 @@ export async function trainStage(net: NcfNetwork, data: StageData, p: NcfParams,
   }
   let bestEpoch = epochs[epochs.length - 1]?.epoch ?? 0;
   if (stopper?.restoreBest()) bestEpoch = stopper.bestEpoch ?? bestEpoch;
-  return { epochs, bestEpoch, samples, seconds: (performance.now() - t0) / 1000 };
+  return { epochs, bestEpoch, decayedAfter, samples, seconds: (performance.now() - t0) / 1000 };
 }

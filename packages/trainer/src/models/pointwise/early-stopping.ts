@@ -76,6 +76,15 @@ export class EarlyStopping<S> {
     return this.best?.value;
   }
 
+  /**
+   * Takes back a 'stop' verdict and gives the run `patience` more epochs from here (the best so far
+   * stays the best): for a schedule that lowers the learning rate on a plateau instead of stopping.
+   */
+  resume(): void {
+    this.sinceBest = 0;
+    this.stopped = false;
+  }
+
   /** Puts the best epoch's parameters back; false when no epoch was ever recorded as best. */
   restoreBest(): boolean {
     if (this.best === undefined) return false;
