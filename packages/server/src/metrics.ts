@@ -4,6 +4,8 @@
  * histogram family) and written here by hand; the node entry may append prom-client's process
  * metrics through `extraText`.
  */
+import type { BackgroundPolicyStats } from '@tastemaker/core/edge';
+
 export interface Metrics {
   observeRequest(labels: { method: string; route: string; status: number }, seconds: number): void;
   countEvents(type: string, outcome: 'accepted' | 'duplicate' | 'rejected', n?: number): void;
@@ -19,13 +21,8 @@ export interface Metrics {
   render(): Promise<string>;
 }
 
-/** One policy's background learning, as core's BackgroundTrainer reports it. */
-export interface LearningStats {
-  pending: number;
-  updates: number;
-  dropped: number;
-  checkpoints: number;
-}
+/** One policy's background learning, as core's BackgroundTrainer reports it (the counts /metrics shows). */
+export type LearningStats = Pick<BackgroundPolicyStats, 'pending' | 'updates' | 'dropped' | 'checkpoints'>;
 
 export const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 

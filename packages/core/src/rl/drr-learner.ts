@@ -133,7 +133,6 @@ interface UpdateJob {
   /** next sample of the current pass */
   j: number;
   grad: Float32Array;
-  loss: number;
 }
 
 export class DrrLearner {
@@ -245,16 +244,8 @@ export class DrrLearner {
     return out;
   }
 
-  /** One DDPG update on a batch, run whole; returns the critic's loss before the step. */
-  update(batch: readonly DrrTransition[]): number {
-    const job = this.startJob(batch);
-    while (job.phase === 'critic' || job.j < job.batch.length) this.advance(job, Number.POSITIVE_INFINITY);
-    this.finish(job);
-    return job.loss / batch.length;
-  }
-
   private startJob(batch: readonly DrrTransition[]): UpdateJob {
-    return { batch, phase: 'critic', j: 0, grad: new Float32Array(this.online.size), loss: 0 };
+    return { batch, phase: 'critic', j: 0, grad: new Float32Array(this.online.size) };
   }
 
   /**
@@ -281,7 +272,6 @@ export class DrrLearner {
         const trace = online.forward(u, gatherState(this.tables, t.state));
         const c = online.critic(trace.s, t.action);
         const err = c.q - y;
-        job.loss += err * err;
         const { ds } = online.criticBackward(c, t.action, (2 * err) / B, job.grad);
         online.stateBackward(trace, ds, job.grad);
       }

@@ -165,11 +165,10 @@ export function dqnParams(options: FitOptions): DqnParams {
   const prior = extra.prior ?? DQN_DEFAULTS.prior;
   if (prior !== 'ridge' && prior !== 'none') throw new TastemakerError('INVALID_CONFIG', `Invalid prior for ${model}: ${JSON.stringify(prior)}. Valid: ridge, none.`, { got: prior, valid: ['ridge', 'none'] });
   p.prior = prior;
-  if (p.coldUsers !== 0 && p.coldUsers !== 1) throw new TastemakerError('INVALID_CONFIG', `Invalid coldUsers for ${model}: ${p.coldUsers}. Valid: 1, 0.`, { got: p.coldUsers, valid: [1, 0] });
-  if (p.keepBest !== 0 && p.keepBest !== 1) throw new TastemakerError('INVALID_CONFIG', `Invalid keepBest for ${model}: ${p.keepBest}. Valid: 1, 0.`, { got: p.keepBest, valid: [1, 0] });
-  if (p.separateSimulator !== 0 && p.separateSimulator !== 1) throw new TastemakerError('INVALID_CONFIG', `Invalid separateSimulator for ${model}: ${p.separateSimulator}. Valid: 1, 0.`, { got: p.separateSimulator, valid: [1, 0] });
-  if (p.beliefInput !== 0 && p.beliefInput !== 1) throw new TastemakerError('INVALID_CONFIG', `Invalid beliefInput for ${model}: ${p.beliefInput}. Valid: 1, 0.`, { got: p.beliefInput, valid: [1, 0] });
-  if (p.userPrior !== 0 && p.userPrior !== 1) throw new TastemakerError('INVALID_CONFIG', `Invalid userPrior for ${model}: ${p.userPrior}. Valid: 1, 0.`, { got: p.userPrior, valid: [1, 0] });
+  for (const flag of ['coldUsers', 'keepBest', 'separateSimulator', 'beliefInput', 'userPrior'] as const) {
+    const v = p[flag];
+    if (v !== 0 && v !== 1) throw new TastemakerError('INVALID_CONFIG', `Invalid ${flag} for ${model}: ${v}. Valid: 1, 0.`, { got: v, valid: [1, 0] });
+  }
   if (!(p.ridgeLambda >= 0)) throw new TastemakerError('INVALID_CONFIG', `Invalid ridgeLambda for ${model}: ${p.ridgeLambda}. Use a number > 0, or 0 to choose it on validation.`);
   if (!(p.validation >= 0 && p.validation < 1)) throw new TastemakerError('INVALID_CONFIG', `Invalid validation for ${model}: ${p.validation}. Use a share in [0, 1).`);
   if (options.epochs !== undefined) p.steps = options.epochs;
@@ -550,7 +549,7 @@ export const dqnModel: ModelFactory = {
     const episodeRows = p.prior === 'ridge' && p.coldUsers === 1 && p.env === 'mf' ? coldUserRows(pmf, timelines, p.stateSize, p.positiveThreshold, pmfParams, options.seed) : pmf;
     const episodeKnown = new TrainingRewards(setup.known);
     const memory = new RewardMemory(nItems);
-    const episodePrior = (lambda: number) => priorFn(new RidgeBelief(episodeRows, lambda, p.userPrior === 1), p.stateSize, memory, episodeKnown);
+    const episodePrior = (lambda: number, rewards: RewardMemory) => priorFn(new RidgeBelief(episodeRows, lambda, p.userPrior === 1), p.stateSize, rewards, episodeKnown);
     const startSkips = setup.startSkips.map((w) => w ?? new Int32Array(p.stateSize).fill(STATE_PADDING));
     const dummyLog: DqnLog = { episodeReturns: [], episodeSteps: [], lossCurve: [], updates: 0, episodes: 0, validation: [], keptStep: 0 };
     const val = setup.validation;
@@ -560,7 +559,7 @@ export const dqnModel: ModelFactory = {
         ? undefined
         : (lambda: number | undefined) => {
             const valMemory = new RewardMemory(nItems);
-            const valPrior = lambda === undefined ? undefined : priorFn(new RidgeBelief(episodeRows, lambda, p.userPrior === 1), p.stateSize, valMemory, episodeKnown);
+            const valPrior = lambda === undefined ? undefined : episodePrior(lambda, valMemory);
             const policy = new DqnModel(online, nUsers, [], startSkips, { backend: 'typed-arrays', epochs: 0, params: {} }, dummyLog, valPrior, valMemory);
             return async () => (await rollout(val.env, policy, val.users)).meanReturn;
           };
@@ -584,7 +583,7 @@ export const dqnModel: ModelFactory = {
       online.b2[online.outDim - 1] = (p.gamma * (r0 / p.maxEpisodeSteps)) / (1 - p.gamma);
     }
     const params: DqnParams = { ...p, ridgeLambda: lambda };
-    const prior = p.prior === 'ridge' ? episodePrior(lambda) : undefined;
+    const prior = p.prior === 'ridge' ? episodePrior(lambda, memory) : undefined;
     const validate = validator?.(p.prior === 'ridge' ? lambda : undefined);
     options.progress?.start('dqn: steps', p.steps);
     const t0 = performance.now();
