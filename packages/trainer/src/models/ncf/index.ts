@@ -4,9 +4,11 @@
  * two-stage bundle). See network.ts for the model, trainer.ts for training, export.ts for the graph.
  */
 import { TastemakerError } from '@tastemaker/core';
+import type { Csr } from '../../data/dataset.js';
 import { initBackend } from '../../engine/backend.js';
 import { Rng } from '../../engine/rng.js';
 import type { RankerExport } from '../../export/types.js';
+import { repeatRecentPositives } from '../pointwise/index.js';
 import { type FitOptions, type ModelFactory, type ProgressSink, type TrainInfo, type TrainedModel, type TrainSet, silentProgress } from '../types.js';
 import { ncfRankerExport } from './export.js';
 import { type NcfNetwork, createNetwork, disposeNetwork, scoreAll, scorePairs } from './network.js';
@@ -218,12 +220,14 @@ async function fitNcf(variant: NcfVariant, train: TrainSet, options: FitOptions)
   const nItems = Math.max(dataset.items.size, csr.cols);
   const full = csr.rows === nUsers && csr.cols === nItems ? csr : { ...csr, rows: nUsers, cols: nItems, indptr: padIndptr(csr.indptr, nUsers) };
   const rng = new Rng(p.seed);
-  const everything: StageData = { train: full, exclude: full, validation: undefined };
+  // Recency weighting repeats entries of the training matrix only; `exclude` keeps every positive once.
+  const weighted = (positives: Csr): Csr => repeatRecentPositives(positives, dataset.interactions, p.recencyWindow, p.recencyRepeats);
+  const everything: StageData = { train: weighted(full), exclude: full, validation: undefined };
   let data = everything;
   if (p.validation) {
     const preferred = p.validationHoldout === 'latest' ? latestItems(dataset.interactions, nUsers) : undefined;
     const split = leaveOneOutValidation(full, p.validationNegatives, rng.fork(), preferred);
-    data = { train: split.train, exclude: full, validation: split.validation };
+    data = { train: weighted(split.train), exclude: full, validation: split.validation };
   }
   const stages: StageSummary[] = [];
   const t0 = performance.now();

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type Dataset, toCsr } from '../../data/index.js';
+import { type Dataset, IdMap, toCsr } from '../../data/index.js';
 import { initBackend } from '../../engine/backend.js';
 import { Rng } from '../../engine/rng.js';
 import { referenceRankerScores } from '../../export/ranker-graph.js';
@@ -210,6 +210,67 @@ describe('NCF family', () => {
     await expect(gmfModel.fit(train, { ...FAST, extra: { pretrain: 'maybe' } })).rejects.toThrow(/pretrain must be true or false/);
     await expect(neumfModel.fit(train, { ...FAST, extra: { pretrain: true, alpha: 'high' } })).rejects.toThrow(/alpha must be "auto" or a number in \[0, 1\]/);
     await expect(gmfModel.fit(train, { ...FAST, extra: { validationHoldout: 'first' } })).rejects.toThrow(/validationHoldout must be one of "random", "latest"/);
+  });
+});
+
+describe('recency weighting', () => {
+  /**
+   * Tastes that drift: each user rated 14 items of one cluster, then 6 of another, in that order;
+   * the last of the 6 is held out. Only a model that leans on recent items ranks it above the
+   * unseen items of the old cluster.
+   */
+  function driftingDataset(): Dataset {
+    const nUsers = 160;
+    const perCluster = 50;
+    const rng = new Rng(3);
+    const user: number[] = [];
+    const item: number[] = [];
+    const timestamp: number[] = [];
+    const pick = (cluster: number, n: number, seen: Set<number>): number[] => {
+      const out: number[] = [];
+      while (out.length < n) {
+        const i = cluster * perCluster + rng.int(perCluster);
+        if (!seen.has(i)) out.push(i), seen.add(i);
+      }
+      return out;
+    };
+    for (let u = 0; u < nUsers; u++) {
+      const old = u % 4;
+      const now = (old + 1 + (u >> 2) % 3) % 4;
+      const seen = new Set<number>();
+      [...pick(old, 14, seen), ...pick(now, 6, seen)].forEach((i, k) => {
+        user.push(u);
+        item.push(i);
+        timestamp.push(1_700_000_000 + u * 1000 + k);
+      });
+    }
+    return {
+      name: 'drifting',
+      users: IdMap.from(Array.from({ length: nUsers }, (_, u) => `u${u}`)),
+      items: IdMap.from(Array.from({ length: 4 * perCluster }, (_, i) => `i${i}`)),
+      interactions: { user: Int32Array.from(user), item: Int32Array.from(item), value: new Float32Array(user.length).fill(1), timestamp: Float64Array.from(timestamp) },
+    };
+  }
+
+  it('recencyWindow trains the latest positives more and ranks the next item higher', async () => {
+    const data = driftingDataset();
+    const { train, test } = holdOutLast(data);
+    const hr = async (extra: Record<string, number>): Promise<number> => {
+      const model = (await gmfModel.fit(train, { ...FAST, extra: { ...FAST.extra, ...extra } })) as NcfModel;
+      try {
+        return await hitRate((u) => model.scoreBatch(u, Array.from(u, () => new Int32Array(0))), model.nItems, data, test);
+      } finally {
+        model.dispose();
+      }
+    };
+    const plain = await hr({});
+    const recent = await hr({ recencyWindow: 5, recencyRepeats: 3 });
+    // measured +0.11 to +0.18 over seeds 5-7 (HR 0.16-0.23 → 0.33-0.36)
+    expect(recent).toBeGreaterThan(plain + 0.08);
+    await expect(gmfModel.fit(train, { ...FAST, extra: { recencyWindow: 2.5 } })).rejects.toThrow(/recencyWindow must be a non-negative integer/);
+    await expect(gmfModel.fit(train, { ...FAST, extra: { recencyRepeats: -1 } })).rejects.toThrow(/recencyRepeats must be a non-negative integer/);
+    const untimed: TrainSet = { ...train, dataset: { ...train.dataset, interactions: { ...train.dataset.interactions, timestamp: new Float64Array(train.dataset.interactions.user.length).fill(Number.NaN) } } };
+    await expect(gmfModel.fit(untimed, { ...FAST, extra: { recencyWindow: 5 } })).rejects.toMatchObject({ code: 'INVALID_CONFIG', message: expect.stringMatching(/needs timestamped interactions/) });
   });
 });
 

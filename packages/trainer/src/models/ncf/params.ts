@@ -76,6 +76,14 @@ export interface NcfParams {
   plateauDecay: number;
   /** most learning-rate cuts per stage with `plateauDecay` */
   plateauDecays: number;
+  /**
+   * Recency weighting: each user's `recencyWindow` latest training positives (by timestamp) are
+   * trained `1 + recencyRepeats` times per epoch, negatives included (0 = off, the default, as in
+   * the paper). For next-item use and protocols such as ncf-loo, whose test item is the latest.
+   */
+  recencyWindow: number;
+  /** extra passes over each recent positive per epoch with `recencyWindow` */
+  recencyRepeats: number;
   seed: number;
   backend: string;
 }
@@ -103,6 +111,8 @@ export const NCF_DEFAULTS = {
   finetuneLearningRateFactor: 0.25,
   plateauDecay: 0,
   plateauDecays: 2,
+  recencyWindow: 0,
+  recencyRepeats: 3,
 } as const;
 
 function invalid(variant: NcfVariant, key: string, message: string, got: unknown): TastemakerError {
@@ -175,6 +185,8 @@ export function resolveNcfParams(variant: NcfVariant, options: FitOptions): NcfP
     finetuneLearningRateFactor: num('finetuneLearningRateFactor', d.finetuneLearningRateFactor),
     plateauDecay: num('plateauDecay', d.plateauDecay),
     plateauDecays: num('plateauDecays', d.plateauDecays),
+    recencyWindow: num('recencyWindow', d.recencyWindow),
+    recencyRepeats: num('recencyRepeats', d.recencyRepeats),
     seed: options.seed,
     backend: options.backend ?? 'auto',
   };
@@ -193,7 +205,9 @@ export function resolveNcfParams(variant: NcfVariant, options: FitOptions): NcfP
   }
   if (!(p.l2 >= 0)) throw invalid(variant, 'l2', 'must be >= 0', p.l2);
   if (!(p.plateauDecay >= 0 && p.plateauDecay < 1)) throw invalid(variant, 'plateauDecay', 'must be in [0, 1) (0 = off)', p.plateauDecay);
-  if (!Number.isInteger(p.plateauDecays) || p.plateauDecays < 0) throw invalid(variant, 'plateauDecays', 'must be a non-negative integer', p.plateauDecays);
+  for (const key of ['plateauDecays', 'recencyWindow', 'recencyRepeats'] as const) {
+    if (!Number.isInteger(p[key]) || p[key] < 0) throw invalid(variant, key, 'must be a non-negative integer', p[key]);
+  }
   return p;
 }
 

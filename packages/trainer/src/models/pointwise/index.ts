@@ -5,6 +5,7 @@
 export { NegativeSampler, concatPairs, explicitPairs, pairCount, selectPairs, shufflePairs } from './labelled-pairs.js';
 export type { LabelledPairs, NegativeSamplerOptions } from './labelled-pairs.js';
 export { holdOutPositives, splitPairsByUser } from './validation-split.js';
+export { repeatRecentPositives } from './recency.js';
 export { EarlyStopping, typedArrayState } from './early-stopping.js';
 export type { EarlyStoppingOptions, EarlyStoppingVerdict } from './early-stopping.js';
 export { logLoss, logLossFromLogits } from '../../eval/ctr-metrics.js';

@@ -17,6 +17,7 @@ import {
   logLossFromLogits,
   pairSlots,
   pointwiseOptions,
+  repeatRecentPositives,
   splitPairsByUser,
   typedArrayState,
   yearBucket,
@@ -64,6 +65,37 @@ describe('NegativeSampler', () => {
 
   it('rejects a negative ratio with a typed configuration error', () => {
     expect(() => new NegativeSampler(csr, { ratio: -1 })).toThrow(expect.objectContaining({ code: 'INVALID_CONFIG' }));
+  });
+});
+
+describe('repeatRecentPositives', () => {
+  // user 0 rated 4, 1, 7, 2 in that order (7 and 2 at the same second: the later row is the later);
+  // user 1 rated 3 and 5; user 2 nothing
+  const csr = { rows: 3, cols: 8, indptr: Int32Array.of(0, 4, 6, 6), indices: Int32Array.of(1, 2, 4, 7, 3, 5), values: Float32Array.of(5, 4, 3, 2, 1, 1) };
+  const interactions = {
+    user: Int32Array.of(0, 1, 0, 0, 1, 0),
+    item: Int32Array.of(4, 5, 1, 7, 3, 2),
+    value: new Float32Array(6).fill(1),
+    timestamp: Float64Array.of(10, 30, 11, 12, 20, 12),
+  };
+  const rows = (m: { indptr: Int32Array; indices: Int32Array }) => [0, 1, 2].map((u) => Array.from(m.indices.subarray(m.indptr[u], m.indptr[u + 1])));
+
+  it("repeats each user's latest positives, rows ascending, values carried, the input untouched", () => {
+    const out = repeatRecentPositives(csr, interactions, 2, 2);
+    expect(rows(out)).toEqual([[1, 2, 2, 2, 4, 7, 7, 7], [3, 3, 3, 5, 5, 5], []]);
+    expect(Array.from(out.values.subarray(0, 4))).toEqual([5, 4, 4, 4]);
+    expect(rows(csr)).toEqual([[1, 2, 4, 7], [3, 5], []]);
+    // only positives still in the matrix count (a held-out latest item is not there)
+    const heldOut = { ...csr, indptr: Int32Array.of(0, 3, 5, 5), indices: Int32Array.of(1, 4, 7, 3, 5), values: new Float32Array(5).fill(1) };
+    expect(rows(repeatRecentPositives(heldOut, interactions, 1, 1))[0]).toEqual([1, 4, 7, 7]);
+    expect(repeatRecentPositives(csr, interactions, 0, 3)).toBe(csr);
+  });
+
+  it('refuses bad settings and data without timestamps', () => {
+    expect(() => repeatRecentPositives(csr, interactions, -1, 1)).toThrow(/recencyWindow must be a non-negative integer/);
+    expect(() => repeatRecentPositives(csr, interactions, 2, 0.5)).toThrow(/recencyRepeats must be a non-negative integer/);
+    const untimed = { ...interactions, timestamp: new Float64Array(6).fill(Number.NaN) };
+    expect(() => repeatRecentPositives(csr, untimed, 2, 1)).toThrow(expect.objectContaining({ code: 'INVALID_CONFIG' }));
   });
 });
 
