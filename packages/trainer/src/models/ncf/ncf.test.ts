@@ -230,7 +230,9 @@ describe('recency weighting', () => {
       const out: number[] = [];
       while (out.length < n) {
         const i = cluster * perCluster + rng.int(perCluster);
-        if (!seen.has(i)) out.push(i), seen.add(i);
+        if (seen.has(i)) continue;
+        seen.add(i);
+        out.push(i);
       }
       return out;
     };
