@@ -222,13 +222,14 @@ async function fitNcf(variant: NcfVariant, train: TrainSet, options: FitOptions)
   const rng = new Rng(p.seed);
   // Recency weighting repeats entries of the training matrix only; `exclude` keeps every positive once.
   const weighted = (positives: Csr): Csr => repeatRecentPositives(positives, dataset.interactions, p.recencyWindow, p.recencyRepeats);
-  const everything: StageData = { train: weighted(full), exclude: full, validation: undefined };
-  let data = everything;
+  // Built when used: with validation, only a refit trains on every positive.
+  const everything = (): StageData => ({ train: weighted(full), exclude: full, validation: undefined });
+  let data: StageData;
   if (p.validation) {
     const preferred = p.validationHoldout === 'latest' ? latestItems(dataset.interactions, nUsers) : undefined;
     const split = leaveOneOutValidation(full, p.validationNegatives, rng.fork(), preferred);
     data = { train: weighted(split.train), exclude: full, validation: split.validation };
-  }
+  } else data = everything();
   const stages: StageSummary[] = [];
   const t0 = performance.now();
   const ctx: PipelineContext = { variant, p, nUsers, nItems, rng, log, progress };
@@ -239,7 +240,7 @@ async function fitNcf(variant: NcfVariant, train: TrainSet, options: FitOptions)
     // Validation has done its job (epochs, α); the held-out positives are training data again.
     log(`${variant} refit on all positives: stage epochs ${chosen.epochs.join(', ')}${chosen.alpha !== undefined ? `, alpha ${chosen.alpha}` : ''}`);
     disposeNetwork(net);
-    net = (await trainPipeline(ctx, everything, chosen, stages)).net;
+    net = (await trainPipeline(ctx, everything(), chosen, stages)).net;
   }
   const alpha = chosen.alpha;
   const seconds = (performance.now() - t0) / 1000;
