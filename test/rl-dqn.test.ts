@@ -69,6 +69,35 @@ describe('DQN bundle', () => {
     }
   }, 60_000);
 
+  it('with episodeBelief=0 live feedback reaches the GRUs only: served Q equals the trainer Q of the same windows; by default it also moves the belief', async () => {
+    const u = 3;
+    const liveLiked = [5, 9];
+    const liveSkipped = [12];
+    const gapWithLiveFeedback = async (episodeBelief: number) => {
+      const model = (await dqnModel.fit(train, { seed: 5, extra: { ...small, episodeBelief } })) as DqnModel;
+      const out = path.join(dir, `episode-belief-${episodeBelief}`);
+      await writeModelBundle(out, model, train);
+      // the trainer's state for the same request: the training windows, then the live items pushed in
+      const { side } = model.dqnBundleParts();
+      const N = side.stateSize;
+      const liked = Array.from(side.liked.subarray(u * N, (u + 1) * N));
+      const skipped = Array.from(side.skipped.subarray(u * N, (u + 1) * N));
+      const pushAll = (window: number[], items: number[]) => [...window, ...items].slice(-N);
+      const state = Int32Array.from([...pushAll(liked, liveLiked), ...pushAll(skipped, liveSkipped)]);
+      const want = model.qValues(Int32Array.of(u), state);
+      const policy = await createDqnPolicy(await loadBundle(directorySource(out)), backend, { epsilon: 0 });
+      try {
+        const itemIds = [...ds.items.ids];
+        const served = await policy.prepare({ userId: ds.users.ids[u]!, history: liveLiked.map((i) => ds.items.ids[i]!), skipped: liveSkipped.map((i) => ds.items.ids[i]!), candidates: itemIds });
+        return Math.max(...itemIds.map((id, i) => Math.abs(served.values.get(id)! - want[i]!)));
+      } finally {
+        await policy.dispose();
+      }
+    };
+    expect(await gapWithLiveFeedback(0)).toBeLessThanOrEqual(1e-4);
+    expect(await gapWithLiveFeedback(1)).toBeGreaterThan(1e-3);
+  }, 60_000);
+
   it('refuses a bundle whose Q-network is missing or declared with shapes that do not match', async () => {
     const model = (await dqnModel.fit(train, { seed: 6, extra: small })) as DqnModel;
     const good = path.join(dir, 'good');

@@ -90,14 +90,18 @@ export class DqnPolicy extends StatelessPolicy {
         if (s >= 0) skipped.push([s, centred ? NaN : (side.skippedRatings[user * N + t] as number)]);
       }
     }
-    // live feedback counts as observed, with the ratings the trainer assumes for liked / skipped items
+    // live feedback counts as observed, with the ratings the trainer assumes for liked / skipped
+    // items; without episodeBelief it is unobserved (NaN), which a known user's centred ridge skips
+    // and an unknown user's reads with those same default ratings
+    const liveLiked = side.episodeBelief ? side.likedRating : NaN;
+    const liveSkipped = side.episodeBelief ? side.skippedRating : NaN;
     for (const id of request.history) {
       const row = this.itemRow.get(id);
-      if (row !== undefined) liked.push([row, side.likedRating]);
+      if (row !== undefined) liked.push([row, liveLiked]);
     }
     for (const id of request.skipped ?? []) {
       const row = this.itemRow.get(id);
-      if (row !== undefined) skipped.push([row, side.skippedRating]);
+      if (row !== undefined) skipped.push([row, liveSkipped]);
     }
     const out = new Float32Array(1 + 4 * N).fill(-1);
     out[0] = user;

@@ -30,6 +30,12 @@ export interface DqnSideData {
   lambda: number;
   /** a known user's ridge is centred on their PMF row and counts only ratings observed since training */
   userPrior: boolean;
+  /**
+   * Whether live feedback enters the belief as observed ratings (the trainer's `episodeBelief`,
+   * default true). When false only the Q-network's GRUs see it; the belief of a known user stays
+   * their row. Side data written before the flag existed reads as true.
+   */
+  episodeBelief: boolean;
   /** ratings assumed for a liked / skipped item without an observed rating */
   likedRating: number;
   skippedRating: number;
@@ -52,7 +58,7 @@ export interface DqnSideData {
 
 const BLOCKS = ['itemFactors', 'itemBias', 'userFactors', 'userBias', 'liked', 'skipped', 'likedRatings', 'skippedRatings'] as const;
 type BlockName = (typeof BLOCKS)[number];
-const SCALARS = ['stateSize', 'dim', 'nItems', 'nUsers', 'prior', 'lambda', 'userPrior', 'likedRating', 'skippedRating', 'globalMean'] as const;
+const SCALARS = ['stateSize', 'dim', 'nItems', 'nUsers', 'prior', 'lambda', 'userPrior', 'episodeBelief', 'likedRating', 'skippedRating', 'globalMean'] as const;
 
 type DqnHeader = { format: 'tastemaker-dqn'; version: number; blocks: { name: BlockName; length: number }[] } & Pick<DqnSideData, (typeof SCALARS)[number]>;
 
@@ -117,6 +123,7 @@ export function decodeDqnSideData(bytes: Uint8Array): DqnSideData {
     prior: header.prior,
     lambda: header.lambda,
     userPrior: header.userPrior === true,
+    episodeBelief: header.episodeBelief !== false,
     likedRating: header.likedRating,
     skippedRating: header.skippedRating,
     globalMean: header.globalMean,

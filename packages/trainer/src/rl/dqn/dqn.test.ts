@@ -289,6 +289,25 @@ describe('dqn', () => {
     expect(Array.from(await model.scoreStates(users, state))).toEqual(Array.from(before));
   });
 
+  it('with episodeBelief=0 its belief ignores the ratings observed in an episode (untrained, it ranks as the rating model all episode)', async () => {
+    // steps=0: the untrained network is its belief exactly, so Q moves only if the belief does
+    const scoresAfterObserving = async (episodeBelief: number) => {
+      const model = (await dqnModel.fit(train, { seed: 5, extra: { ...small, steps: 0, episodeBelief } })) as DqnModel;
+      const users = Int32Array.from([2]);
+      const state = Int32Array.from([STATE_PADDING, 1, 2, 3]);
+      model.beginEpisodes(users);
+      const before = await model.scoreStates(users, state);
+      // item 2 of the state turns out disliked, item 9 (outside it) loved
+      model.observe(users, Int32Array.from([2, 9]), Float32Array.from([-1, 1]), Uint8Array.from([0, 1]));
+      return { before, after: await model.scoreStates(users, state) };
+    };
+    const frozen = await scoresAfterObserving(0);
+    expect(Array.from(frozen.after)).toEqual(Array.from(frozen.before));
+    const learning = await scoresAfterObserving(1);
+    expect(Array.from(learning.after)).not.toEqual(Array.from(learning.before));
+    expect(() => dqnParams({ seed: 1, extra: { episodeBelief: 2 } })).toThrow(/episodeBelief/);
+  });
+
   it('rejects bad configuration with the valid values', () => {
     expect(() => dqnParams({ seed: 1, extra: { env: 'real' } })).toThrow(/Valid: mf, rating/);
     expect(() => dqnParams({ seed: 1, extra: { prior: 'x' } })).toThrow(/Valid: ridge, none/);

@@ -72,6 +72,13 @@ export interface DqnParams extends DqnTrainParams {
   /** the ridge pulls a known user towards their PMF row (1) or towards 0 (0) */
   userPrior: number;
   /**
+   * 1 (default): the belief also reads the ratings observed in the episode, so it learns about the
+   * user within the episode by itself; 0: it reads only what was known when the episode started
+   * (the user's row, or their training ratings), so the untrained network ranks as the rating model
+   * does (like mf-greedy) all episode long and using the episode's feedback is left to Q-learning
+   */
+  episodeBelief: number;
+  /**
    * 1 (default): in training and validation episodes the belief's user rows come from each user's
    * ratings up to their N-th liked item only (what a deployed model knows when such an episode
    * starts, as for simulate's held-out users), so the belief is wrong the way it is at evaluation;
@@ -109,6 +116,7 @@ export const DQN_DEFAULTS: DqnParams = {
   beliefInput: 0,
   ridgeLambda: 0,
   userPrior: 1,
+  episodeBelief: 1,
   coldUsers: 1,
   separateSimulator: 1,
   validation: 0.1,
@@ -165,7 +173,7 @@ export function dqnParams(options: FitOptions): DqnParams {
   const prior = extra.prior ?? DQN_DEFAULTS.prior;
   if (prior !== 'ridge' && prior !== 'none') throw new TastemakerError('INVALID_CONFIG', `Invalid prior for ${model}: ${JSON.stringify(prior)}. Valid: ridge, none.`, { got: prior, valid: ['ridge', 'none'] });
   p.prior = prior;
-  for (const flag of ['coldUsers', 'keepBest', 'separateSimulator', 'beliefInput', 'userPrior'] as const) {
+  for (const flag of ['coldUsers', 'keepBest', 'separateSimulator', 'beliefInput', 'userPrior', 'episodeBelief'] as const) {
     const v = p[flag];
     if (v !== 0 && v !== 1) throw new TastemakerError('INVALID_CONFIG', `Invalid ${flag} for ${model}: ${v}. Valid: 1, 0.`, { got: v, valid: [1, 0] });
   }
@@ -214,14 +222,19 @@ class TrainingRewards {
   }
 }
 
-/** The prior φ₀ for a batch: episode rewards first, then training ratings, then liked/skipped defaults. */
-function priorFn(belief: RidgeBelief, n: number, memory: RewardMemory, known: TrainingRewards): PriorFn {
+/**
+ * The prior φ₀ for a batch: episode rewards first (unless `readEpisode` is false), then training
+ * ratings, then liked/skipped defaults.
+ */
+function priorFn(belief: RidgeBelief, n: number, memory: RewardMemory, known: TrainingRewards, readEpisode = true): PriorFn {
+  const nothing = () => undefined;
   return (users, states) => {
     const rows = users.length;
     const out = new Float32Array(rows * belief.outDim);
     for (let b = 0; b < rows; b++) {
       const u = users[b]!;
-      const rewardOf = belief.userPrior && u >= 0 ? (i: number) => memory.get(u, i) : (i: number) => memory.get(u, i) ?? known.get(u, i);
+      const episode = readEpisode ? (i: number) => memory.get(u, i) : nothing;
+      const rewardOf = belief.userPrior && u >= 0 ? episode : (i: number) => episode(i) ?? known.get(u, i);
       belief.prior(states, b * 2 * n, n, rewardOf, out, b * belief.outDim, u);
     }
     return out;
@@ -425,6 +438,7 @@ export class DqnModel implements TrainedModel {
       prior: p.prior,
       lambda: p.ridgeLambda,
       userPrior: p.userPrior === 1,
+      episodeBelief: p.episodeBelief === 1,
       // RidgeBelief's defaults (belief.ts)
       likedRating: 4,
       skippedRating: 2.5,
@@ -549,7 +563,7 @@ export const dqnModel: ModelFactory = {
     const episodeRows = p.prior === 'ridge' && p.coldUsers === 1 && p.env === 'mf' ? coldUserRows(pmf, timelines, p.stateSize, p.positiveThreshold, pmfParams, options.seed) : pmf;
     const episodeKnown = new TrainingRewards(setup.known);
     const memory = new RewardMemory(nItems);
-    const episodePrior = (lambda: number, rewards: RewardMemory) => priorFn(new RidgeBelief(episodeRows, lambda, p.userPrior === 1), p.stateSize, rewards, episodeKnown);
+    const episodePrior = (lambda: number, rewards: RewardMemory) => priorFn(new RidgeBelief(episodeRows, lambda, p.userPrior === 1), p.stateSize, rewards, episodeKnown, p.episodeBelief === 1);
     const startSkips = setup.startSkips.map((w) => w ?? new Int32Array(p.stateSize).fill(STATE_PADDING));
     const dummyLog: DqnLog = { episodeReturns: [], episodeSteps: [], lossCurve: [], updates: 0, episodes: 0, validation: [], keptStep: 0 };
     const val = setup.validation;
@@ -613,7 +627,7 @@ export const dqnModel: ModelFactory = {
     const { liked, skipped, likedRatings, skippedRatings } = userWindows(timelines, p.stateSize, p.positiveThreshold);
     // the trained model's belief: the PMF's rows and every training rating
     const evalMemory = new RewardMemory(nItems);
-    const evalPrior = p.prior === 'ridge' ? priorFn(new RidgeBelief(pmf, lambda, p.userPrior === 1), p.stateSize, evalMemory, new TrainingRewards(timelines)) : undefined;
+    const evalPrior = p.prior === 'ridge' ? priorFn(new RidgeBelief(pmf, lambda, p.userPrior === 1), p.stateSize, evalMemory, new TrainingRewards(timelines), p.episodeBelief === 1) : undefined;
     const info = { backend: 'typed-arrays', epochs: p.steps, samplesPerSecond: (log.updates * p.batchSize) / seconds, params: { ...params, lambdaScores, keptStep: log.keptStep } };
     return new DqnModel(online, nUsers, liked, skipped, info, log, evalPrior, evalMemory, { pmf, beliefPmf: pmf, params, likedRatings, skippedRatings });
   },
