@@ -223,10 +223,10 @@ class TrainingRewards {
 }
 
 /**
- * The prior φ₀ for a batch: episode rewards first (unless `readEpisode` is false), then training
- * ratings, then liked/skipped defaults.
+ * The prior φ₀ for a batch: episode rewards first (with `readEpisode`, the episodeBelief flag), then
+ * training ratings, then liked/skipped defaults.
  */
-function priorFn(belief: RidgeBelief, n: number, memory: RewardMemory, known: TrainingRewards, readEpisode = true): PriorFn {
+function priorFn(belief: RidgeBelief, n: number, memory: RewardMemory, known: TrainingRewards, readEpisode: boolean): PriorFn {
   const nothing = () => undefined;
   return (users, states) => {
     const rows = users.length;
