@@ -14,10 +14,15 @@ export function uniqueCandidates(candidates: readonly PolicyCandidate[], k: numb
   return out;
 }
 
-/** Model scores standardised over the list (mean 0, sd 1), so a score weight means the same whatever the model's scale. */
-export function standardisedScores(candidates: readonly PolicyCandidate[]): Float64Array {
+/**
+ * Model scores standardised over the list (mean 0, sd 1), so a score weight means the same whatever the
+ * model's scale. `into` (at least as long as the list) receives them instead of a new array: a typed
+ * array allocation costs about a microsecond, which a policy called on every served slate reuses away.
+ */
+export function standardisedScores(candidates: readonly PolicyCandidate[], into?: Float64Array): Float64Array {
   const n = candidates.length;
-  const out = new Float64Array(n);
+  const out = into ?? new Float64Array(n);
+  out.fill(0, 0, n);
   if (n === 0) return out;
   let mean = 0;
   for (const c of candidates) mean += finite(c.score);
@@ -26,7 +31,7 @@ export function standardisedScores(candidates: readonly PolicyCandidate[]): Floa
   for (const c of candidates) variance += (finite(c.score) - mean) ** 2;
   const sd = Math.sqrt(variance / n);
   if (sd === 0) return out;
-  candidates.forEach((c, i) => (out[i] = (finite(c.score) - mean) / sd));
+  for (let i = 0; i < n; i++) out[i] = (finite((candidates[i] as PolicyCandidate).score) - mean) / sd;
   return out;
 }
 
