@@ -1,7 +1,7 @@
 /**
  * A UUID version 7 (RFC 9562): 48 bits of Unix time in ms, the version and variant bits, then 74
  * random bits. Unlike random (v4) UUIDs, ids made later sort later, so the recommendation log's
- * primary-key B-trees (SQLite's recommendations and impressions tables) grow at their right edge
+ * B-trees keyed by it (SQLite's recommendations index and impressions table) grow at their right edge
  * instead of dirtying a random page per insert: measured on better-sqlite3, about a third less CPU
  * per logged recommendation on a fresh file, and the gap grows once the log outgrows the page cache.
  * Still unguessable in practice (74 random bits), and still a UUID to clients.

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { RECOMMENDATION_FLUSH_COUNT, SqliteStore } from './sqlite-store.js';
-import { SCHEMA_VERSION } from './sqlite-migrations.js';
+import { MIGRATIONS, SCHEMA_VERSION } from './sqlite-migrations.js';
 import { event, recommendation, storeContract } from './store-contract.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tastemaker-sqlite-'));
@@ -78,16 +78,21 @@ describe('SqliteStore', () => {
     const path = freshPath();
     const store = new SqliteStore(path, { recommendationFlushMs: 5 });
     expect(store.backgroundThread).toBe(true);
-    // 20 items: more than one multi-row insert.
     const items = Array.from({ length: 20 }, (_, p) => ({ itemId: `i${p}`, position: p, score: 20 - p, propensity: 0.5 }));
     await store.logRecommendation(recommendation({ recommId: 'bg1', userFeatures: new Float32Array([0.25, -3]), items }));
     // Seen from another connection without any read through the store: the worker wrote it.
     const reader = new Database(path, { readonly: true });
-    const slate = () => reader.prepare('SELECT COUNT(*) AS n FROM impressions WHERE recomm_id = ?').get('bg1') as { n: number };
+    const slate = () => reader.prepare('SELECT COUNT(*) AS n FROM recommendations r, json_each(r.slate) WHERE r.recomm_id = ?').get('bg1') as { n: number };
     const deadline = Date.now() + 5000;
     while (slate().n === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
     expect(slate().n).toBe(20);
-    expect(reader.prepare('SELECT item_id, position FROM impressions WHERE recomm_id = ? AND position = 17').get('bg1')).toEqual({ item_id: 'i17', position: 17 });
+    // The slate column is plain JSON, [itemId, position, score, propensity] per item, that SQL can read.
+    expect(reader.prepare("SELECT s.value ->> 0 AS item_id, s.value ->> 1 AS position FROM recommendations r, json_each(r.slate) s WHERE r.recomm_id = ? AND s.value ->> 1 = 17").get('bg1')).toEqual({
+      item_id: 'i17',
+      position: 17,
+    });
+    // Items without feedback have no impression row.
+    expect(reader.prepare('SELECT COUNT(*) AS n FROM impressions').get()).toEqual({ n: 0 });
     const row = reader.prepare('SELECT user_features FROM recommendations WHERE recomm_id = ?').get('bg1') as { user_features: Buffer };
     expect(Array.from(new Float32Array(new Uint8Array(row.user_features).buffer))).toEqual([0.25, -3]);
     reader.close();
@@ -158,8 +163,57 @@ describe('SqliteStore', () => {
     const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 20_000 });
     expect(out.trim()).toBe('closed');
     const raw = new Database(path, { readonly: true });
-    expect(raw.prepare('SELECT COUNT(*) AS n FROM impressions WHERE recomm_id = ?').get('last')).toEqual({ n: 1 });
+    expect(raw.prepare('SELECT json_array_length(slate) AS n FROM recommendations WHERE recomm_id = ?').get('last')).toEqual({ n: 1 });
     raw.close();
+  });
+
+  it('upgrades a version-1 database: slates and their attributed feedback read back as they were written', async () => {
+    const path = freshPath();
+    const raw = new Database(path);
+    raw.exec((MIGRATIONS[0] as { sql: string }).sql);
+    raw.pragma('user_version = 1');
+    const insertImpression = raw.prepare('INSERT INTO impressions VALUES (?, ?, ?, ?, ?, ?, ?)');
+    raw.prepare('INSERT INTO recommendations VALUES (?, ?, ?, ?, ?, ?, ?)').run('old1', 'u1', 'm', 'thompson', 5, '{"page":"home"}', Buffer.from(new Float32Array([1.5]).buffer));
+    // Written out of position order: the slate keeps the positions' order.
+    insertImpression.run('old1', 'b', 1, 0.25, 0.1 + 0.2, 0, null);
+    insertImpression.run('old1', 'a', 0, 0.75, 1 / 3, 1, 1);
+    raw.prepare('INSERT INTO recommendations VALUES (?, ?, ?, ?, ?, ?, ?)').run('old2', null, 'm', 'greedy', 6, null, null);
+    raw.close();
+
+    const store = new SqliteStore(path);
+    expect(store.schemaVersion()).toBe(SCHEMA_VERSION);
+    expect(await store.getRecommendation('old1')).toEqual({
+      recommId: 'old1',
+      userId: 'u1',
+      model: 'm',
+      policy: 'thompson',
+      createdAt: 5,
+      context: { page: 'home' },
+      userFeatures: new Float32Array([1.5]),
+      items: [
+        { itemId: 'a', position: 0, score: 0.75, propensity: 1 / 3 },
+        { itemId: 'b', position: 1, score: 0.25, propensity: 0.1 + 0.2 },
+      ],
+    });
+    expect((await store.getRecommendation('old2'))?.items).toEqual([]);
+    expect(await store.getImpression('old1', 'a')).toMatchObject({ trial: true, reward: 1, propensity: 1 / 3 });
+    expect(await store.getImpression('old1', 'b')).toMatchObject({ trial: false, reward: null, position: 1 });
+    // Feedback on the upgraded slate is attributed once, as on a new one.
+    const [first] = await store.attributeFeedback([{ recommId: 'old1', itemId: 'b', reward: 1 }]);
+    expect(first).toMatchObject({ trial: 1, reward: 1 });
+    const [again] = await store.attributeFeedback([{ recommId: 'old1', itemId: 'b', reward: 1 }]);
+    expect(again).toMatchObject({ trial: 0, reward: 0 });
+    await store.close();
+  });
+
+  it('logs a slate with a non-finite score (kept as NaN) and attributes feedback to it', async () => {
+    const store = new SqliteStore(':memory:');
+    await store.logRecommendation(recommendation({ recommId: 'nan', items: [{ itemId: 'x', position: 0, score: Number.NaN, propensity: 0.5 }] }));
+    expect((await store.getRecommendation('nan'))?.items).toEqual([{ itemId: 'x', position: 0, score: Number.NaN, propensity: 0.5 }]);
+    const [delta] = await store.attributeFeedback([{ recommId: 'nan', itemId: 'x', reward: 1 }]);
+    expect(delta?.impression).toMatchObject({ itemId: 'x', trial: true, reward: 1, propensity: 0.5 });
+    expect(await store.attributeFeedback([{ recommId: 'nan', itemId: 'not-shown', reward: 1 }])).toEqual([undefined]);
+    await store.close();
   });
 
   it('refuses a database from a newer schema and a bad synchronous option', () => {

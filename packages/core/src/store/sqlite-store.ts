@@ -76,16 +76,9 @@ export interface SqliteStoreOptions {
 /** Waiting recommendations that trigger a write without waiting for the timer. */
 export const RECOMMENDATION_FLUSH_COUNT = 64;
 
-/** Impressions per multi-row insert statement: slates up to this size are one statement run. */
-const IMPRESSION_ROWS_PER_INSERT = 16;
-
-const INSERT_RECOMMENDATION_SQL = `INSERT OR IGNORE INTO recommendations (recomm_id, user_id, model, policy, created_at, context, user_features)
-  VALUES (?, ?, ?, ?, ?, ?, ?)`;
-const insertImpressionsSql = (rows: number) =>
-  `INSERT OR IGNORE INTO impressions (recomm_id, item_id, position, score, propensity, trial, reward) VALUES ${Array.from(
-    { length: rows },
-    () => '(?, ?, ?, ?, ?, 0, NULL)',
-  ).join(', ')}`;
+/** One served slate, its items as the JSON `slate` column (schema version 2, sqlite-migrations.ts). */
+const INSERT_RECOMMENDATION_SQL = `INSERT OR IGNORE INTO recommendations (recomm_id, user_id, model, policy, created_at, context, user_features, slate)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?)`;
 
 const EVENT_TYPE_SET: ReadonlySet<string> = new Set(EVENT_TYPES);
 
@@ -116,7 +109,6 @@ export class SqliteStore implements Store {
   private writeHere = false;
   private flushTimer: ReturnType<typeof setTimeout> | undefined;
   private worker: SqliteWorker | undefined;
-  private readonly impressionInserts = new Map<number, Statement>();
   private readonly historyStatements = new Map<string, Statement>();
   private readonly s: ReturnType<typeof prepareStatements>;
   private readonly tx: {
@@ -163,8 +155,6 @@ export class SqliteStore implements Store {
         synchronous: this.recommendationSync,
         busyTimeoutMs,
         insertRecommendationSql: INSERT_RECOMMENDATION_SQL,
-        insertImpressionsSql,
-        impressionsPerInsert: IMPRESSION_ROWS_PER_INSERT,
         onWritten: (batch) => this.sent.delete(batch),
         // Not lost: still in `sent`; the next timer writes it here (as would a read of the log, flush or close).
         onWriteFailed: () => {
@@ -356,7 +346,7 @@ export class SqliteStore implements Store {
     this.writeLog();
     const row = this.s.getRecommendation.get(recommId) as Row | undefined;
     if (row === undefined) return undefined;
-    const items = (this.s.getSlate.all(recommId) as Row[]).map(slateItemFromRow);
+    const items = slateOf(row);
     return {
       recommId: row.recomm_id as string,
       userId: optionalString(row.user_id),
@@ -372,8 +362,7 @@ export class SqliteStore implements Store {
   async getImpression(recommId: string, itemId: string): Promise<ImpressionRecord | undefined> {
     this.open();
     this.writeLog();
-    const row = this.s.getImpression.get(recommId, itemId) as Row | undefined;
-    return row === undefined ? undefined : impressionFromRow(row);
+    return impressionOf(this.s.getImpression.get({ recomm_id: recommId, item_id: itemId }) as Row | undefined, itemId);
   }
 
   async attributeFeedback(inputs: readonly FeedbackInput[]): Promise<(FeedbackDelta | undefined)[]> {
@@ -548,15 +537,6 @@ export class SqliteStore implements Store {
     this.currentSync = level;
   }
 
-  private impressionInsert(rows: number): Statement {
-    let statement = this.impressionInserts.get(rows);
-    if (statement === undefined) {
-      statement = this.db.prepare(insertImpressionsSql(rows));
-      this.impressionInserts.set(rows, statement);
-    }
-    return statement;
-  }
-
   private transactions(): SqliteStore['tx'] {
     const { db, s } = this;
     return {
@@ -578,27 +558,16 @@ export class SqliteStore implements Store {
         }),
       ),
       // Positional parameters, which better-sqlite3 binds without building and reading a
-      // named-parameter object; a slate's impressions go in one multi-row statement.
+      // named-parameter object. The worker runs the same statement with the same values.
       writeRecommendations: db.transaction((rows: readonly RecommendationRows[]) => {
-        const step = IMPRESSION_ROWS_PER_INSERT * 4;
-        for (const r of rows) {
-          s.insertRecommendation.run(r.row);
-          const values = r.impressions;
-          for (let start = 0; start < values.length; start += step) {
-            const end = Math.min(values.length, start + step);
-            const bind: (string | number)[] = [];
-            for (let i = start; i < end; i += 4) bind.push(r.row[0], values[i] as string, values[i + 1] as number, values[i + 2] as number, values[i + 3] as number);
-            this.impressionInsert((end - start) / 4).run(bind);
-          }
-        }
+        for (const r of rows) s.insertRecommendation.run([...r.row, JSON.stringify(r.slate)]);
       }),
       attribute: db.transaction((inputs: readonly FeedbackInput[]) =>
         inputs.map((input): FeedbackDelta | undefined => {
-          const row = s.getImpression.get(input.recommId, input.itemId) as Row | undefined;
-          if (row === undefined) return undefined;
-          const before = impressionFromRow(row);
+          const before = impressionOf(s.getImpression.get({ recomm_id: input.recommId, item_id: input.itemId }) as Row | undefined, input.itemId);
+          if (before === undefined) return undefined;
           const reward = bestReward(before.reward, input.reward);
-          s.updateImpression.run({ recomm_id: input.recommId, item_id: input.itemId, reward });
+          s.putImpression.run([input.recommId, input.itemId, before.position, finiteOrNull(before.score), before.propensity, reward]);
           const features = s.getUserFeatures.get(input.recommId) as Row | undefined;
           return {
             impression: { ...before, trial: true, reward },
@@ -666,13 +635,16 @@ function prepareStatements(db: Sqlite) {
     countEvents: db.prepare('SELECT COUNT(*) AS n FROM events'),
     insertRecommendation: db.prepare(INSERT_RECOMMENDATION_SQL),
     getRecommendation: db.prepare('SELECT * FROM recommendations WHERE recomm_id = ?'),
-    getSlate: db.prepare('SELECT * FROM impressions WHERE recomm_id = ? ORDER BY position'),
+    // The recommendation with the item's impression row when it has one (feedback came before).
     getImpression: db.prepare(
-      `SELECT i.*, r.user_id, r.model, r.policy, r.created_at FROM impressions i
-       JOIN recommendations r ON r.recomm_id = i.recomm_id WHERE i.recomm_id = ? AND i.item_id = ?`,
+      `SELECT r.recomm_id, r.user_id, r.model, r.policy, r.created_at, r.slate, i.trial, i.reward FROM recommendations r
+       LEFT JOIN impressions i ON i.recomm_id = r.recomm_id AND i.item_id = @item_id WHERE r.recomm_id = @recomm_id`,
     ),
     getUserFeatures: db.prepare('SELECT user_features FROM recommendations WHERE recomm_id = ?'),
-    updateImpression: db.prepare('UPDATE impressions SET trial = 1, reward = @reward WHERE recomm_id = @recomm_id AND item_id = @item_id'),
+    putImpression: db.prepare(
+      `INSERT INTO impressions (recomm_id, item_id, position, score, propensity, trial, reward) VALUES (?, ?, ?, ?, ?, 1, ?)
+       ON CONFLICT (recomm_id, item_id) DO UPDATE SET trial = 1, reward = excluded.reward`,
+    ),
     putItem: db.prepare(
       `INSERT INTO items (item_id, attributes, hidden, created_at, updated_at) VALUES (@item_id, @attributes, @hidden, @now, @now)
        ON CONFLICT (item_id) DO UPDATE SET attributes = excluded.attributes, hidden = excluded.hidden, updated_at = excluded.updated_at`,
@@ -720,8 +692,8 @@ function migrate(db: Sqlite): void {
 
 /** The record's values as its rows bind them: copies, so a caller changing the record later changes nothing stored. */
 function rowsOf(r: RecommendationRecord): RecommendationRows {
-  const impressions: (string | number)[] = [];
-  for (const item of r.items) impressions.push(item.itemId, item.position, item.score, item.propensity);
+  const slate: RecommendationRows['slate'] = [];
+  for (const item of r.items) slate.push([item.itemId, item.position, item.score, item.propensity]);
   const features = r.userFeatures;
   return {
     row: [
@@ -734,7 +706,7 @@ function rowsOf(r: RecommendationRecord): RecommendationRows {
       // A Buffer (better-sqlite3 binds those as BLOBs), copied.
       features === undefined ? null : Buffer.from(new Uint8Array(features.buffer, features.byteOffset, features.byteLength)),
     ],
-    impressions,
+    slate,
   };
 }
 
@@ -766,6 +738,10 @@ function floatsFromBlob(value: unknown): Float32Array | undefined {
   return new Float32Array(new Uint8Array(value).buffer, 0, Math.floor(value.byteLength / 4));
 }
 
+function finiteOrNull(value: number): number | null {
+  return Number.isFinite(value) ? value : null;
+}
+
 function optionalString(value: unknown): string | undefined {
   return typeof value === 'string' ? value : undefined;
 }
@@ -794,13 +770,19 @@ function eventFromRow(row: Row): StoredEvent {
   };
 }
 
-function slateItemFromRow(row: Row): SlateItem {
-  return { itemId: row.item_id as string, position: row.position as number, score: row.score as number, propensity: row.propensity as number };
+/** The items of a recommendations row, from its JSON slate (a non-finite score was stored as null). */
+function slateOf(row: Row): SlateItem[] {
+  const stored = JSON.parse(row.slate as string) as [string, number, number | null, number][];
+  return stored.map(([itemId, position, score, propensity]) => ({ itemId, position, score: score ?? Number.NaN, propensity }));
 }
 
-function impressionFromRow(row: Row): ImpressionRecord {
+/** The impression of `itemId` from getImpression's row: undefined when there is no such recommendation or the item was not in it. */
+function impressionOf(row: Row | undefined, itemId: string): ImpressionRecord | undefined {
+  if (row === undefined) return undefined;
+  const item = slateOf(row).find((i) => i.itemId === itemId);
+  if (item === undefined) return undefined;
   return {
-    ...slateItemFromRow(row),
+    ...item,
     recommId: row.recomm_id as string,
     userId: optionalString(row.user_id),
     model: row.model as string,

@@ -6,8 +6,8 @@ import { Worker } from 'node:worker_threads';
 export interface RecommendationRows {
   /** recomm_id, user_id, model, policy, created_at, context (JSON), user_features (bytes) */
   row: [string, string | null, string, string, number, string | null, Uint8Array | null];
-  /** item_id, position, score, propensity per impression, flattened (recomm_id is row[0]: not repeated, a smaller message). */
-  impressions: (string | number)[];
+  /** [item_id, position, score, propensity] per shown item, in order: the row's `slate` column is this as JSON. */
+  slate: [string, number, number, number][];
 }
 
 export interface SqliteWorkerOptions {
@@ -17,12 +17,8 @@ export interface SqliteWorkerOptions {
   /** synchronous level of the worker's commits of the recommendation log. */
   synchronous: 'FULL' | 'NORMAL';
   busyTimeoutMs: number;
-  /** SQL inserting one recommendation row, 7 positional parameters. */
+  /** SQL inserting one recommendation row: the 7 values of `row`, then the slate's JSON. */
   insertRecommendationSql: string;
-  /** SQL inserting `rows` impressions, 5 positional parameters each. */
-  insertImpressionsSql: (rows: number) => string;
-  /** Impressions per insert statement at most. */
-  impressionsPerInsert: number;
   /** A batch is on disk (committed at `synchronous`). */
   onWritten: (batch: number) => void;
   /** A batch could not be written; the store writes it itself. */
@@ -63,7 +59,6 @@ export class SqliteWorker {
   }
 
   static start(options: SqliteWorkerOptions): SqliteWorker {
-    const sizes = Array.from({ length: options.impressionsPerInsert }, (_, i) => i + 1);
     const worker = new Worker(WORKER_SOURCE, {
       eval: true,
       workerData: {
@@ -73,8 +68,6 @@ export class SqliteWorker {
         synchronous: options.synchronous,
         busyTimeoutMs: options.busyTimeoutMs,
         insertRecommendation: options.insertRecommendationSql,
-        insertImpressions: Object.fromEntries(sizes.map((n) => [n, options.insertImpressionsSql(n)])),
-        perInsert: options.impressionsPerInsert,
       },
     });
     return new SqliteWorker(worker, options);
@@ -174,20 +167,12 @@ const Database = require(w.driver);
 const db = new Database(w.path, { fileMustExist: true, timeout: w.busyTimeoutMs });
 db.pragma('synchronous = ' + w.synchronous);
 const insertRecommendation = db.prepare(w.insertRecommendation);
-const insertImpressions = new Map(Object.entries(w.insertImpressions).map(([n, sql]) => [Number(n), db.prepare(sql)]));
-const step = w.perInsert * 4;
 const write = db.transaction((rows) => {
   for (const r of rows) {
     const row = r.row;
     if (row[6] !== null) row[6] = Buffer.from(row[6]);
+    row.push(JSON.stringify(r.slate));
     insertRecommendation.run(row);
-    const values = r.impressions;
-    for (let start = 0; start < values.length; start += step) {
-      const end = Math.min(values.length, start + step);
-      const bind = [];
-      for (let i = start; i < end; i += 4) bind.push(row[0], values[i], values[i + 1], values[i + 2], values[i + 3]);
-      insertImpressions.get((end - start) / 4).run(bind);
-    }
   }
 });
 const checkpoint = () => db.pragma('wal_checkpoint(PASSIVE)')[0];
