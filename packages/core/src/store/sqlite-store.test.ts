@@ -1,4 +1,6 @@
 import { execFileSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -213,6 +215,34 @@ describe('SqliteStore', () => {
     const [delta] = await store.attributeFeedback([{ recommId: 'nan', itemId: 'x', reward: 1 }]);
     expect(delta?.impression).toMatchObject({ itemId: 'x', trial: true, reward: 1, propensity: 0.5 });
     expect(await store.attributeFeedback([{ recommId: 'nan', itemId: 'not-shown', reward: 1 }])).toEqual([undefined]);
+    await store.close();
+  });
+
+  it('attributes feedback while another connection holds the write lock and commits (waits; no SQLITE_BUSY)', async () => {
+    const path = freshPath();
+    const store = new SqliteStore(path, { recommendationFlushMs: 0 });
+    await store.logRecommendation(recommendation({ recommId: 'locked', items: [{ itemId: 'a', position: 0, score: 1, propensity: 0.5 }] }));
+    // Another connection (the log worker, or another process) takes the write lock, then commits a
+    // change while this connection waits for it. A transaction that began as a reader would then hold a
+    // stale snapshot that SQLite cannot upgrade, and fail at once instead of waiting.
+    const driver = createRequire(import.meta.url).resolve('better-sqlite3');
+    const signal = new Int32Array(new SharedArrayBuffer(4));
+    const holder = new Worker(
+      `const { workerData: w } = require('node:worker_threads');
+       const db = new (require(w.driver))(w.path);
+       db.exec('BEGIN IMMEDIATE');
+       db.prepare("INSERT INTO users (user_id, attributes, created_at, updated_at) VALUES ('other', '{}', 1, 1)").run();
+       Atomics.store(w.signal, 0, 1); Atomics.notify(w.signal, 0);
+       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 300);
+       db.exec('COMMIT'); db.close();`,
+      { eval: true, workerData: { driver, path, signal } },
+    );
+    const exited = new Promise((resolve) => holder.once('exit', resolve));
+    Atomics.wait(signal, 0, 0, 5000);
+    const [delta] = await store.attributeFeedback([{ recommId: 'locked', itemId: 'a', reward: 1 }]);
+    expect(delta).toMatchObject({ trial: 1, reward: 1 });
+    await exited;
+    expect(await store.getUser('other')).toBeDefined();
     await store.close();
   });
 

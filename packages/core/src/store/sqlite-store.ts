@@ -30,6 +30,7 @@ import { bestReward, mergeAttributes, pageSize } from './records.js';
 
 type Sqlite = Database.Database;
 type Statement = Database.Statement;
+type Transaction<F extends (...args: never[]) => unknown> = Database.Transaction<F>;
 type Row = Record<string, unknown>;
 
 export type SqliteSynchronous = 'FULL' | 'NORMAL';
@@ -114,9 +115,13 @@ export class SqliteStore implements Store {
   private readonly tx: {
     appendEvents: (events: readonly EventRecord[]) => AppendStatus[];
     writeRecommendations: (rows: readonly RecommendationRows[]) => void;
-    attribute: (inputs: readonly FeedbackInput[]) => (FeedbackDelta | undefined)[];
+    // Read, then write: run `.immediate` (BEGIN IMMEDIATE, waiting out busyTimeoutMs for the write
+    // lock). A deferred transaction starts as a reader, and when the log worker commits before its
+    // first write, SQLite cannot upgrade the stale snapshot and fails at once with SQLITE_BUSY
+    // instead of waiting (inside writeBatch, already IMMEDIATE, they are savepoints).
+    attribute: Transaction<(inputs: readonly FeedbackInput[]) => (FeedbackDelta | undefined)[]>;
     putItems: (items: readonly ItemInput[], now: number) => ItemRecord[];
-    patchItem: (itemId: string, patch: ItemPatch, now: number) => ItemRecord | undefined;
+    patchItem: Transaction<(itemId: string, patch: ItemPatch, now: number) => ItemRecord | undefined>;
     deleteUser: (userId: string) => UserDeletion;
     putPolicyState: (policy: string, entries: readonly (readonly [string, PolicyStateEntry])[], now: number) => void;
   };
@@ -362,14 +367,15 @@ export class SqliteStore implements Store {
   async getImpression(recommId: string, itemId: string): Promise<ImpressionRecord | undefined> {
     this.open();
     this.writeLog();
-    return impressionOf(this.s.getImpression.get({ recomm_id: recommId, item_id: itemId }) as Row | undefined, itemId);
+    const row = this.s.getImpression.get({ recomm_id: recommId, item_id: itemId }) as Row | undefined;
+    return row === undefined ? undefined : impressionFromRow(row);
   }
 
   async attributeFeedback(inputs: readonly FeedbackInput[]): Promise<(FeedbackDelta | undefined)[]> {
     this.open();
     this.writeLog();
     this.open(this.sync);
-    return this.tx.attribute(inputs);
+    return this.tx.attribute.immediate(inputs);
   }
 
   async putItems(items: readonly ItemInput[], now: number): Promise<ItemRecord[]> {
@@ -379,7 +385,7 @@ export class SqliteStore implements Store {
 
   async patchItem(itemId: string, patch: ItemPatch, now: number): Promise<ItemRecord | undefined> {
     this.open(this.sync);
-    return this.tx.patchItem(itemId, patch, now);
+    return this.tx.patchItem.immediate(itemId, patch, now);
   }
 
   async getItem(itemId: string): Promise<ItemRecord | undefined> {
@@ -564,14 +570,14 @@ export class SqliteStore implements Store {
       }),
       attribute: db.transaction((inputs: readonly FeedbackInput[]) =>
         inputs.map((input): FeedbackDelta | undefined => {
-          const before = impressionOf(s.getImpression.get({ recomm_id: input.recommId, item_id: input.itemId }) as Row | undefined, input.itemId);
-          if (before === undefined) return undefined;
+          const row = s.getImpression.get({ recomm_id: input.recommId, item_id: input.itemId }) as Row | undefined;
+          if (row === undefined) return undefined;
+          const before = impressionFromRow(row);
           const reward = bestReward(before.reward, input.reward);
           s.putImpression.run([input.recommId, input.itemId, before.position, finiteOrNull(before.score), before.propensity, reward]);
-          const features = s.getUserFeatures.get(input.recommId) as Row | undefined;
           return {
             impression: { ...before, trial: true, reward },
-            userFeatures: floatsFromBlob(features?.user_features),
+            userFeatures: floatsFromBlob(row.user_features),
             trial: before.trial ? 0 : 1,
             reward: (reward ?? 0) - (before.reward ?? 0),
           };
@@ -635,12 +641,16 @@ function prepareStatements(db: Sqlite) {
     countEvents: db.prepare('SELECT COUNT(*) AS n FROM events'),
     insertRecommendation: db.prepare(INSERT_RECOMMENDATION_SQL),
     getRecommendation: db.prepare('SELECT * FROM recommendations WHERE recomm_id = ?'),
-    // The recommendation with the item's impression row when it has one (feedback came before).
+    // The item's entry in the slate (SQLite reads the JSON: no parse of the whole slate here), with
+    // its impression row when feedback came before; no row when the item was not in the slate.
     getImpression: db.prepare(
-      `SELECT r.recomm_id, r.user_id, r.model, r.policy, r.created_at, r.slate, i.trial, i.reward FROM recommendations r
-       LEFT JOIN impressions i ON i.recomm_id = r.recomm_id AND i.item_id = @item_id WHERE r.recomm_id = @recomm_id`,
+      `SELECT r.recomm_id, r.user_id, r.model, r.policy, r.created_at, r.user_features, @item_id AS item_id,
+         s.value ->> 1 AS position, s.value ->> 2 AS score, s.value ->> 3 AS propensity, i.trial, i.reward
+       FROM recommendations r
+       JOIN json_each(r.slate) s ON s.value ->> 0 = @item_id
+       LEFT JOIN impressions i ON i.recomm_id = r.recomm_id AND i.item_id = @item_id
+       WHERE r.recomm_id = @recomm_id ORDER BY s.key LIMIT 1`,
     ),
-    getUserFeatures: db.prepare('SELECT user_features FROM recommendations WHERE recomm_id = ?'),
     putImpression: db.prepare(
       `INSERT INTO impressions (recomm_id, item_id, position, score, propensity, trial, reward) VALUES (?, ?, ?, ?, ?, 1, ?)
        ON CONFLICT (recomm_id, item_id) DO UPDATE SET trial = 1, reward = excluded.reward`,
@@ -776,13 +786,12 @@ function slateOf(row: Row): SlateItem[] {
   return stored.map(([itemId, position, score, propensity]) => ({ itemId, position, score: score ?? Number.NaN, propensity }));
 }
 
-/** The impression of `itemId` from getImpression's row: undefined when there is no such recommendation or the item was not in it. */
-function impressionOf(row: Row | undefined, itemId: string): ImpressionRecord | undefined {
-  if (row === undefined) return undefined;
-  const item = slateOf(row).find((i) => i.itemId === itemId);
-  if (item === undefined) return undefined;
+function impressionFromRow(row: Row): ImpressionRecord {
   return {
-    ...item,
+    itemId: row.item_id as string,
+    position: row.position as number,
+    score: optionalNumber(row.score) ?? Number.NaN,
+    propensity: row.propensity as number,
     recommId: row.recomm_id as string,
     userId: optionalString(row.user_id),
     model: row.model as string,
