@@ -71,6 +71,21 @@ describe('ThompsonSamplingPolicy', () => {
     slate.forEach((r, j) => expect(Math.abs(r.propensity - (hits[j] as number) / runs)).toBeLessThan(0.02));
   });
 
+  it('gives exact propensities where every posterior has a closed form and one draw decides', () => {
+    // Two items without feedback and equal scores: the first position is a coin flip, and given the
+    // other's draw u the placed item wins with probability 1 − u, whose mean over draws is ½.
+    const two: PolicyCandidate[] = ['a', 'b'].map((itemId) => ({ itemId, score: 0 }));
+    const slate = new ThompsonSamplingPolicy({ rng: createRng(3), propensityDraws: 4000 }).select(two, 2);
+    expect(Math.abs((slate[0]?.propensity as number) - 0.5)).toBeLessThan(0.015);
+    // The last item left always wins its position: 1 exactly, not a sampled estimate.
+    expect(slate[1]?.propensity).toBe(1);
+    // Shown three times, never clicked: Beta(1, 4) against a uniform. P(X > U) = E[(1 − U)^4] = 1/5.
+    const policy = new ThompsonSamplingPolicy({ rng: createRng(4), propensityDraws: 4000 });
+    for (let i = 0; i < 3; i++) policy.update({ itemId: 'b', trial: 1, reward: 0 });
+    const forB = Array.from({ length: 200 }, () => policy.select(two, 1)[0]).find((r) => r?.itemId === 'b');
+    expect(Math.abs((forB?.propensity as number) - 0.2)).toBeLessThan(0.015);
+  });
+
   it('learns to rank a clicked item first and replays with a seed', () => {
     const candidates: PolicyCandidate[] = ['a', 'b', 'c', 'd'].map((itemId) => ({ itemId, score: 0 }));
     const policy = new ThompsonSamplingPolicy({ rng: createRng(9), propensityDraws: 0 });

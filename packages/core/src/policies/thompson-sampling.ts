@@ -103,9 +103,13 @@ export class ThompsonSamplingPolicy implements Policy {
       }
       order[at] = i;
     }
-    // Propensity of position j = P(the chosen item beats every item not placed before it). Each extra
-    // draw is a fresh set of posterior samples; the chosen draw itself counts too, so no estimate is 0.
-    hits.fill(1, 0, kk);
+    // Propensity of position j = P(the chosen item beats every item not placed before it), estimated over
+    // `draws` fresh sets of posterior samples (not the chosen draw, which is conditioned on the slate).
+    // Rao–Blackwellised: a draw adds, rather than a 0/1 hit, the probability that the item beats the best
+    // of the items after it given their sampled values, which is exact for the posteriors with a closed
+    // form CDF (every item without feedback, and Beta(a, 1) / Beta(1, b)); others add their 0/1 hit.
+    // Same samples, less variance: most where the item's posterior is wide, as it is under exploration.
+    hits.fill(0, 0, kk);
     chosen.fill(0, 0, n);
     let floor = Number.POSITIVE_INFINITY;
     for (const i of order) {
@@ -138,24 +142,35 @@ export class ThompsonSamplingPolicy implements Policy {
     };
     // mulberry32 stepped in a local (see Mulberry32): through rng.next() this loop took twice as long.
     let state = rng.state;
+    const leftOut = steps - kk;
     for (let d = 0; d < this.draws; d++) {
       let rival = -1;
       let rivalValue = Number.NEGATIVE_INFINITY;
       for (let t = 0; t < steps; t++) {
         const i = walk[t] as number;
+        const s = shift[i] as number;
         let v: number;
+        let beat = 0;
         if (free[i] === 1) {
+          if (t >= leftOut) {
+            // The item's own draw must exceed rivalValue − shift: uniform, so 1 − that, clamped.
+            const x = rivalValue - s;
+            beat = x <= 0 ? 1 : x >= 1 ? 0 : 1 - x;
+          }
           state = (state + 0x6d2b79f5) >>> 0;
-          v = mulberry32Output(state);
+          v = mulberry32Output(state) + s;
         } else {
+          if (t >= leftOut) beat = beatProbability(alphas[i] as number, betas[i] as number, rivalValue - s);
           rng.state = state;
-          v = sampleBeta(rng, alphas[i] as number, betas[i] as number);
+          v = sampleBeta(rng, alphas[i] as number, betas[i] as number) + s;
           state = rng.state;
         }
-        v += shift[i] as number;
-        if (rival === -1 || v > rivalValue || (v === rivalValue && tieBeats(i, rival))) {
+        const wins = rival === -1 || v > rivalValue || (v === rivalValue && tieBeats(i, rival));
+        if (t >= leftOut) {
           const j = positionAt[t] as number;
-          if (j >= 0) hits[j] = (hits[j] as number) + 1;
+          hits[j] = (hits[j] as number) + (beat === beat ? beat : wins ? 1 : 0); // NaN: no closed form, count the hit
+        }
+        if (wins) {
           rival = i;
           rivalValue = v;
         }
@@ -163,7 +178,10 @@ export class ThompsonSamplingPolicy implements Policy {
     }
     rng.state = state;
     const propensities: number[] = [];
-    for (let j = 0; j < kk; j++) propensities.push((hits[j] as number) / (this.draws + 1));
+    // Never below 1/(draws + 1): the item was placed, so its probability is not 0, and an inverse
+    // propensity weight must stay finite. No draws: 1, no estimate.
+    const least = 1 / (this.draws + 1);
+    for (let j = 0; j < kk; j++) propensities.push(this.draws === 0 ? 1 : Math.max(least, (hits[j] as number) / this.draws));
     return ranked(cs, order, propensities);
   }
 
@@ -214,4 +232,17 @@ export class ThompsonSamplingPolicy implements Policy {
   importState(entries: Iterable<readonly [string, PolicyStateEntry]>): StateImport {
     return this.counts.import(this.kind, entries);
   }
+}
+
+/**
+ * P(X > x) for X ~ Beta(a, b) where the CDF has a closed form: Beta(1, 1) (every item without feedback
+ * under the default prior), Beta(a, 1) (CDF x^a) and Beta(1, b) (CDF 1 − (1 − x)^b); NaN otherwise,
+ * for the caller to count a sampled hit instead. x = −∞ (nothing to beat) gives 1.
+ */
+function beatProbability(a: number, b: number, x: number): number {
+  if (x <= 0) return 1;
+  if (x >= 1) return 0;
+  if (b === 1) return a === 1 ? 1 - x : 1 - Math.pow(x, a);
+  if (a === 1) return Math.pow(1 - x, b);
+  return Number.NaN;
 }
