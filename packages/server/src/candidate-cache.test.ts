@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { EpsilonGreedyPolicy, createRng } from '@tastemaker/core/edge';
+import { EpsilonGreedyPolicy, ThompsonSamplingPolicy, createRng } from '@tastemaker/core/edge';
 import { CandidateCache } from './candidate-cache.js';
 import type { ModelCatalog } from './context.js';
 import { createTestApp, ev, testSource, type TestSource } from './testing/test-app.js';
 
 type Body = { recommId: string; model: string; items: { itemId: string; propensity: number }[] };
 
-const entry = (ids: string[]) => ({ history: [], items: ids.map((itemId, i) => ({ itemId, score: -i })), model: 'm' });
+const entry = (ids: string[]) => ({ history: [], items: ids.map((itemId, i) => ({ itemId, score: -i })), model: 'm', distinct: true });
 
 describe('CandidateCache', () => {
   it('keeps entries per user, variant and model, dropping the least recently used user past maxUsers', () => {
@@ -66,6 +66,16 @@ describe('POST /v1/recommend with the candidate cache', () => {
     await recommend(call, { userId: 'u1', history: ['item-5'] });
     await recommend(call, { userId: 'u1', exclude: ['item-0'] });
     expect(source.requests).toHaveLength(4);
+  });
+
+  it('serves distinct items from a source that repeats ids, whether the candidates are cached or fresh', async () => {
+    const recommender = testSource({ items: ['a', 'b', 'a', 'c', 'b', 'd'] });
+    const { call, source } = createTestApp({ recommender, policies: { explore: new ThompsonSamplingPolicy({ rng: createRng(5), propensityDraws: 8 }) } });
+    for (let i = 0; i < 5; i++) {
+      const ids = (await recommend(call, { userId: 'u1', k: 4 })).items.map((item) => item.itemId);
+      expect(ids.sort()).toEqual(['a', 'b', 'c', 'd']);
+    }
+    expect(source.requests).toHaveLength(1);
   });
 
   it('recomputes a user after an event enters their history, not after an impression or another user’s click', async () => {

@@ -8,6 +8,8 @@ export interface CandidateEntry {
   /** The model's candidates, best first (seen and hidden items already left out). */
   readonly items: readonly SourceItem[];
   readonly model: string;
+  /** No item id repeats in `items` (checked once, when the entry is made): policies skip the check. */
+  readonly distinct: boolean;
   /** The user features a contextual policy reads, computed on first use and then kept with the entry. */
   userFeatures?: Float32Array | undefined;
 }

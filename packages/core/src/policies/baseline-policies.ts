@@ -27,8 +27,8 @@ export class GreedyPolicy extends StatelessPolicy {
   readonly kind = 'greedy' as const;
   readonly usesFeatures = false;
 
-  select(candidates: readonly PolicyCandidate[], k: number): RankedItem[] {
-    const cs = uniqueCandidates(candidates, k);
+  select(candidates: readonly PolicyCandidate[], k: number, context?: SelectContext): RankedItem[] {
+    const cs = uniqueCandidates(candidates, k, context?.distinct);
     const order = cs
       .map((c, i) => i)
       .sort((a, b) => scoreOf(cs[b]) - scoreOf(cs[a]) || a - b)
@@ -48,8 +48,8 @@ export class RandomPolicy extends StatelessPolicy {
     this.rng = options.rng ?? createRng(randomSeed());
   }
 
-  select(candidates: readonly PolicyCandidate[], k: number): RankedItem[] {
-    const cs = uniqueCandidates(candidates, k);
+  select(candidates: readonly PolicyCandidate[], k: number, context?: SelectContext): RankedItem[] {
+    const cs = uniqueCandidates(candidates, k, context?.distinct);
     const pool = cs.map((_, i) => i);
     const order: number[] = [];
     const propensities: number[] = [];

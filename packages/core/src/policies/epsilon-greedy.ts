@@ -2,7 +2,7 @@ import type { PolicyStateEntry } from '../store/types.js';
 import { ItemCounts } from './counting-state.js';
 import { createRng, randomSeed, type Rng } from './rng.js';
 import { checkNumber, epsilonGreedySlate, standardisedScores, uniqueCandidates } from './slate.js';
-import type { Feedback, Policy, PolicyCandidate, PolicyCommonOptions, RankedItem, StateImport } from './types.js';
+import type { Feedback, Policy, PolicyCandidate, PolicyCommonOptions, RankedItem, SelectContext, StateImport } from './types.js';
 
 export interface EpsilonGreedyOptions extends PolicyCommonOptions {
   /** Probability of a uniformly random pick at each position. Default 0.1. */
@@ -35,8 +35,8 @@ export class EpsilonGreedyPolicy implements Policy {
     return c === undefined || c.n <= 0 ? 0 : c.s / c.n;
   }
 
-  select(candidates: readonly PolicyCandidate[], k: number): RankedItem[] {
-    return this.walk(uniqueCandidates(candidates, k), k, undefined);
+  select(candidates: readonly PolicyCandidate[], k: number, context?: SelectContext): RankedItem[] {
+    return this.walk(uniqueCandidates(candidates, k, context?.distinct), k, undefined);
   }
 
   /**
@@ -66,7 +66,7 @@ export class EpsilonGreedyPolicy implements Policy {
     return this.counts.import(this.kind, entries);
   }
 
-  private walk(cs: PolicyCandidate[], k: number, forced: readonly number[] | undefined): RankedItem[] {
+  private walk(cs: readonly PolicyCandidate[], k: number, forced: readonly number[] | undefined): RankedItem[] {
     const z = standardisedScores(cs);
     const values = cs.map((c, i) => this.estimate(c.itemId) + this.scoreWeight * (z[i] as number));
     return epsilonGreedySlate(values, cs, k, this.epsilon, this.rng, forced);

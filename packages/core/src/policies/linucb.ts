@@ -117,7 +117,7 @@ export class LinUcbPolicy implements Policy {
   }
 
   select(candidates: readonly PolicyCandidate[], k: number, context: SelectContext = {}): RankedItem[] {
-    const cs = uniqueCandidates(candidates, k);
+    const cs = uniqueCandidates(candidates, k, context.distinct);
     const z = standardisedScores(cs);
     const values = cs.map(
       (c, i) => this.upperBound(c.itemId, this.contextVector(context.userFeatures, c.features)) + this.scoreWeight * (z[i] as number),

@@ -1,9 +1,10 @@
 import { TastemakerError } from '../errors/index.js';
 import type { PolicyCandidate, RankedItem } from './types.js';
 
-/** Drops repeated ids (first wins) and validates k. */
-export function uniqueCandidates(candidates: readonly PolicyCandidate[], k: number): PolicyCandidate[] {
+/** Drops repeated ids (first wins; `distinct`: the caller vouches there are none, so no check) and validates k. */
+export function uniqueCandidates(candidates: readonly PolicyCandidate[], k: number, distinct = false): readonly PolicyCandidate[] {
   if (!Number.isInteger(k) || k < 0) throw new TastemakerError('INVALID_ARGUMENT', `k must be a non-negative integer, got ${String(k)}`, { field: 'k' });
+  if (distinct) return candidates;
   const seen = new Set<string>();
   const out: PolicyCandidate[] = [];
   for (const c of candidates) {

@@ -2,7 +2,7 @@ import type { PolicyStateEntry } from '../store/types.js';
 import { ItemCounts } from './counting-state.js';
 import { Mulberry32, mulberry32Output, randomSeed, sampleBeta, type Rng } from './rng.js';
 import { checkNumber, ranked, standardisedScores, uniqueCandidates } from './slate.js';
-import type { Feedback, Policy, PolicyCandidate, PolicyCommonOptions, RankedItem, StateImport } from './types.js';
+import type { Feedback, Policy, PolicyCandidate, PolicyCommonOptions, RankedItem, SelectContext, StateImport } from './types.js';
 
 export interface ThompsonSamplingOptions extends PolicyCommonOptions {
   /** Beta prior pseudo-successes. Default 1. */
@@ -53,8 +53,8 @@ export class ThompsonSamplingPolicy implements Policy {
     return { alpha: this.alpha + s, beta: this.beta + n - s };
   }
 
-  select(candidates: readonly PolicyCandidate[], k: number): RankedItem[] {
-    const cs = uniqueCandidates(candidates, k);
+  select(candidates: readonly PolicyCandidate[], k: number, context?: SelectContext): RankedItem[] {
+    const cs = uniqueCandidates(candidates, k, context?.distinct);
     const n = cs.length;
     const kk = Math.min(k, n);
     if (kk === 0) return [];

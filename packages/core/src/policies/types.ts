@@ -16,6 +16,11 @@ export interface SelectContext {
   userFeatures?: Float32Array | undefined;
   /** the policy's own value of each candidate, computed by its `prepare` (DQN: Q-values) */
   values?: ReadonlyMap<string, number> | undefined;
+  /**
+   * The caller has checked that the candidates' ids are distinct (the server's candidate cache does,
+   * once per entry), so select skips that check; otherwise a repeated id keeps its first occurrence.
+   */
+  distinct?: boolean | undefined;
 }
 
 /** What an asynchronous policy (`prepare`) computed for one request. */

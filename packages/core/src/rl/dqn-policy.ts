@@ -174,7 +174,7 @@ export class DqnPolicy extends StatelessPolicy {
   }
 
   select(candidates: readonly PolicyCandidate[], k: number, context: SelectContext = {}): RankedItem[] {
-    const cs = uniqueCandidates(candidates, k);
+    const cs = uniqueCandidates(candidates, k, context.distinct);
     const z = standardisedScores(cs);
     const q = context.values;
     // Without prepared values (select called directly) the model's order stands; with them a

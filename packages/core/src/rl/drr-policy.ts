@@ -145,7 +145,7 @@ export class DrrPolicy implements Policy {
   }
 
   select(candidates: readonly PolicyCandidate[], k: number, context: SelectContext = {}): RankedItem[] {
-    const cs = uniqueCandidates(candidates, k);
+    const cs = uniqueCandidates(candidates, k, context.distinct);
     const z = standardisedScores(cs);
     const features = context.userFeatures;
     const d = this.shape.dim;
