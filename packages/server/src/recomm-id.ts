@@ -11,7 +11,15 @@
  * version digit becomes 7; the variant bits are already RFC 9562's.
  */
 export function uuidV7(now: number = Date.now()): string {
-  const time = Math.max(0, Math.floor(now)).toString(16).padStart(12, '0').slice(-12);
-  const random = crypto.randomUUID(); // xxxxxxxx-xxxx-4xxx-Vxxx-xxxxxxxxxxxx
-  return `${time.slice(0, 8)}-${time.slice(8)}-7${random.slice(15)}`;
+  const ms = Math.max(0, Math.floor(now));
+  // Several ids per millisecond under load share one time prefix: made once per millisecond.
+  if (ms !== lastMs) {
+    const time = ms.toString(16).padStart(12, '0').slice(-12);
+    lastPrefix = `${time.slice(0, 8)}-${time.slice(8)}-7`;
+    lastMs = ms;
+  }
+  return lastPrefix + crypto.randomUUID().slice(15); // randomUUID: xxxxxxxx-xxxx-4xxx-Vxxx-xxxxxxxxxxxx
 }
+
+let lastMs = -1;
+let lastPrefix = '';
