@@ -97,6 +97,24 @@ describe('SqliteStore', () => {
     expect(reader.prepare('SELECT COUNT(*) AS n FROM impressions').get()).toEqual({ n: 0 });
     const row = reader.prepare('SELECT user_features FROM recommendations WHERE recomm_id = ?').get('bg1') as { user_features: Buffer };
     expect(Array.from(new Float32Array(new Uint8Array(row.user_features).buffer))).toEqual([0.25, -3]);
+
+    // One batch of recommendations of every shape: each row reads back as it was logged.
+    const shapes = [
+      recommendation({ recommId: 'bg2', userId: undefined, context: { page: 'home', n: 2 }, items: [] }),
+      recommendation({ recommId: 'bg3', userFeatures: new Float32Array([1, 2, 3]), createdAt: 1_763_000_000_123 }),
+      recommendation({ recommId: 'bg4', items: [{ itemId: 'x"y', position: 0, score: Number.NaN, propensity: 1 / 3 }] }),
+      recommendation({ recommId: 'bg5', userFeatures: new Float32Array([-0.5]) }),
+    ];
+    for (const r of shapes) await store.logRecommendation(r);
+    const read = (id: string) => reader.prepare('SELECT * FROM recommendations WHERE recomm_id = ?').get(id) as Record<string, unknown> | undefined;
+    while (read('bg5') === undefined && Date.now() < deadline + 5000) await new Promise((r) => setTimeout(r, 10));
+    const floats = (b: unknown) => (b === null ? null : Array.from(new Float32Array(new Uint8Array(b as Buffer).buffer)));
+    expect(shapes.map((r) => read(r.recommId)).map((x) => [x?.user_id, x?.context, x?.created_at, floats(x?.user_features), x?.slate])).toEqual([
+      [null, '{"page":"home","n":2}', 500, null, '[]'],
+      ['u1', null, 1_763_000_000_123, [1, 2, 3], '[["a",0,2,0.8],["b",1,1,0.5]]'],
+      ['u1', null, 500, null, `[["x\\"y",0,null,${1 / 3}]]`],
+      ['u1', null, 500, [-0.5], '[["a",0,2,0.8],["b",1,1,0.5]]'],
+    ]);
     reader.close();
     await store.close();
   });

@@ -2,7 +2,7 @@
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 
-/** A recommendation as the rows it becomes: the values its statements bind, all plain data (cloned to the worker). */
+/** A recommendation as the values its row binds (SqliteWorker.write sends them to the worker as columns). */
 export interface RecommendationRows {
   /** recomm_id, user_id, model, policy, created_at, context (JSON), user_features (bytes) */
   row: [string, string | null, string, string, number, string | null, Uint8Array | null];
@@ -79,11 +79,48 @@ export class SqliteWorker {
 
   /** Posts a batch to write; onWritten or onWriteFailed answers it later. */
   write(batch: number, rows: readonly RecommendationRows[]): void {
-    // One JSON string rather than the rows themselves: structured cloning thousands of small arrays
-    // cost ~10 µs per recommendation on the event loop, stringifying them about a fifth of that.
-    // Numbers round-trip exactly through JSON (a NaN becomes null, as SQLite would store it anyway);
-    // a Buffer becomes { type: 'Buffer', data }, which Buffer.from reads back.
-    this.worker.postMessage({ type: 'write', batch, rows: JSON.stringify(rows) });
+    // Columns rather than the rows: structured cloning thousands of small arrays cost ~10 µs per
+    // recommendation on the event loop, and JSON (the format before) ~5 µs, most of it formatting the
+    // numbers. Here the numbers go in one Float64Array and the user features in one byte array, both
+    // transferred (not copied), and the strings in one array: ~1 µs. The worker reads them back in
+    // the same order (WORKER_SOURCE's `decode`); the slate's JSON is made there, off the event loop.
+    let numberCount = 0;
+    let stringCount = 0;
+    let featureBytes = 0;
+    for (const r of rows) {
+      numberCount += 4 + 3 * r.slate.length;
+      stringCount += 5 + r.slate.length;
+      featureBytes += r.row[6]?.byteLength ?? 0;
+    }
+    const numbers = new Float64Array(numberCount);
+    const strings: string[] = new Array<string>(stringCount);
+    const features = new Uint8Array(featureBytes);
+    let n = 0;
+    let t = 0;
+    let f = 0;
+    for (const { row, slate } of rows) {
+      const [recommId, userId, model, policy, createdAt, context, userFeatures] = row;
+      numbers[n++] = createdAt;
+      numbers[n++] = (userId !== null ? 1 : 0) | (context !== null ? 2 : 0) | (userFeatures !== null ? 4 : 0);
+      numbers[n++] = slate.length;
+      numbers[n++] = userFeatures?.byteLength ?? 0;
+      strings[t++] = recommId;
+      strings[t++] = userId ?? '';
+      strings[t++] = model;
+      strings[t++] = policy;
+      strings[t++] = context ?? '';
+      if (userFeatures !== null) {
+        features.set(userFeatures, f);
+        f += userFeatures.byteLength;
+      }
+      for (const [itemId, position, score, propensity] of slate) {
+        strings[t++] = itemId;
+        numbers[n++] = position;
+        numbers[n++] = score;
+        numbers[n++] = propensity;
+      }
+    }
+    this.worker.postMessage({ type: 'write', batch, numbers, strings, features }, [numbers.buffer, features.buffer]);
   }
 
   /** One checkpoint now, after the batches posted before it; resolves with SQLite's answer. */
@@ -167,12 +204,17 @@ const Database = require(w.driver);
 const db = new Database(w.path, { fileMustExist: true, timeout: w.busyTimeoutMs });
 db.pragma('synchronous = ' + w.synchronous);
 const insertRecommendation = db.prepare(w.insertRecommendation);
-const write = db.transaction((rows) => {
-  for (const r of rows) {
-    const row = r.row;
-    if (row[6] !== null) row[6] = Buffer.from(row[6]);
-    row.push(JSON.stringify(r.slate));
-    insertRecommendation.run(row);
+// Reads SqliteWorker.write's columns back, in the order it wrote them, into the insert's 8 values.
+const write = db.transaction(({ numbers, strings, features }) => {
+  let n = 0, t = 0, f = 0;
+  while (n < numbers.length) {
+    const createdAt = numbers[n++], flags = numbers[n++], size = numbers[n++], bytes = numbers[n++];
+    const recommId = strings[t++], userId = strings[t++], model = strings[t++], policy = strings[t++], context = strings[t++];
+    const userFeatures = flags & 4 ? Buffer.from(features.buffer, features.byteOffset + f, bytes) : null;
+    f += bytes;
+    const slate = new Array(size);
+    for (let j = 0; j < size; j++) slate[j] = [strings[t++], numbers[n++], numbers[n++], numbers[n++]];
+    insertRecommendation.run(recommId, flags & 1 ? userId : null, model, policy, createdAt, flags & 2 ? context : null, userFeatures, JSON.stringify(slate));
   }
 });
 const checkpoint = () => db.pragma('wal_checkpoint(PASSIVE)')[0];
@@ -183,7 +225,7 @@ const text = (error) => String((error && error.message) || error);
 parentPort.on('message', (m) => {
   if (m.type === 'write') {
     try {
-      write(JSON.parse(m.rows));
+      write(m);
       parentPort.postMessage({ type: 'written', batch: m.batch });
     } catch (error) {
       parentPort.postMessage({ type: 'write-failed', batch: m.batch, message: text(error) });
