@@ -12,7 +12,7 @@ export interface ThompsonSamplingOptions extends PolicyCommonOptions {
   /**
    * Extra posterior draws used to estimate each position's propensity (no closed form exists for a
    * Thompson slate). More draws, less noise, more CPU: cost is draws × candidates Beta samples.
-   * Default 64; 0 reports propensities from the chosen draw alone (1/1, i.e. no estimate).
+   * Default 64; 0 reports every propensity as 1 (no estimate).
    */
   propensityDraws?: number;
   /** The policy's generator; any other Rng than createRng's seeds a mulberry32 of the policy's own with one draw. */
@@ -178,10 +178,14 @@ export class ThompsonSamplingPolicy implements Policy {
     }
     rng.state = state;
     const propensities: number[] = [];
-    // Never below 1/(draws + 1): the item was placed, so its probability is not 0, and an inverse
-    // propensity weight must stay finite. No draws: 1, no estimate.
-    const least = 1 / (this.draws + 1);
-    for (let j = 0; j < kk; j++) propensities.push(this.draws === 0 ? 1 : Math.max(least, (hits[j] as number) / this.draws));
+    // The mean as it is, however small (clipping weights is the estimator's choice, not the log's),
+    // except 0, which only 0/1 hits can give: the item was placed, so its probability is not 0 and an
+    // inverse propensity weight must stay finite; 1/(draws + 1) then. No draws: 1, no estimate.
+    const none = 1 / (this.draws + 1);
+    for (let j = 0; j < kk; j++) {
+      const mean = (hits[j] as number) / this.draws;
+      propensities.push(this.draws === 0 ? 1 : mean > 0 ? mean : none);
+    }
     return ranked(cs, order, propensities);
   }
 
