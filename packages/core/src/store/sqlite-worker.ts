@@ -83,7 +83,7 @@ export class SqliteWorker {
     // recommendation on the event loop, and JSON (the format before) ~5 µs, most of it formatting the
     // numbers. Here the numbers go in one Float64Array and the user features in one byte array, both
     // transferred (not copied), and the strings in one array: ~1 µs. The worker reads them back in
-    // the same order (WORKER_SOURCE's `decode`); the slate's JSON is made there, off the event loop.
+    // the same order (WORKER_SOURCE's `write`); the slate's JSON is made there, off the event loop.
     let numberCount = 0;
     let stringCount = 0;
     let featureBytes = 0;
