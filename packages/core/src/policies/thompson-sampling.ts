@@ -62,7 +62,7 @@ export class ThompsonSamplingPolicy implements Policy {
     // reused between calls (select is synchronous; allocating one costs about a microsecond) and plain
     // loops, no per-candidate objects or callbacks; this took the call from ~50 to ~10 µs for 50
     // candidates and 32 draws.
-    const { alphas, betas, scores, shift, values, free, z, hits, chosen, walk, positionAt } = this.scratch(n);
+    const { alphas, betas, scores, shift, values, free, z, hits, chosen, walk } = this.scratch(n);
     standardisedScores(cs, z);
     for (let i = 0; i < n; i++) {
       const c = cs[i] as PolicyCandidate;
@@ -118,8 +118,8 @@ export class ThompsonSamplingPolicy implements Policy {
     }
     // Each draw walks the items left out (to find the best of them, the `rival`), then the slate
     // backwards: position j scores a hit when its item beats the best of the items after it and the
-    // left-out ones. One sequence with each item's position (-1: left out) makes that a single loop,
-    // sampling and comparing in one pass with no values array in between.
+    // left-out ones. One sequence (the left-out items, then slate positions kk − 1 … 0) makes that a
+    // single loop, sampling and comparing in one pass with no values array in between.
     // A posterior draw lies in [0, 1], so an item's value lies in [shift, 1 + shift]. A left-out item
     // whose highest value is below every slate item's lowest can never be the rival a slate item has
     // to beat, nor decide a hit (the last slate item beats it whatever it drew): it is not sampled.
@@ -127,14 +127,10 @@ export class ThompsonSamplingPolicy implements Policy {
     let steps = 0;
     for (let i = 0; i < n; i++) {
       if (chosen[i] === 0 && 1 + (shift[i] as number) >= floor) {
-        walk[steps] = i;
-        positionAt[steps++] = -1;
+        walk[steps++] = i;
       }
     }
-    for (let j = kk - 1; j >= 0; j--) {
-      walk[steps] = order[j] as number;
-      positionAt[steps++] = j;
-    }
+    for (let j = kk - 1; j >= 0; j--) walk[steps++] = order[j] as number;
     // Ties in value (rare: equal draws) fall back to orderByValue's order: model score, then input order.
     const tieBeats = (a: number, b: number) => {
       const ds = (scores[a] as number) - (scores[b] as number);
@@ -167,7 +163,7 @@ export class ThompsonSamplingPolicy implements Policy {
         }
         const wins = rival === -1 || v > rivalValue || (v === rivalValue && tieBeats(i, rival));
         if (t >= leftOut) {
-          const j = positionAt[t] as number;
+          const j = steps - 1 - t; // the slate is walked from its last position to its first
           hits[j] = (hits[j] as number) + (beat === beat ? beat : wins ? 1 : 0); // NaN: no closed form, count the hit
         }
         if (wins) {
@@ -201,7 +197,6 @@ export class ThompsonSamplingPolicy implements Policy {
         hits: Float64Array;
         chosen: Uint8Array;
         walk: Int32Array;
-        positionAt: Int32Array;
       }
     | undefined;
 
@@ -219,7 +214,6 @@ export class ThompsonSamplingPolicy implements Policy {
         hits: new Float64Array(size),
         chosen: new Uint8Array(size),
         walk: new Int32Array(size),
-        positionAt: new Int32Array(size),
       };
     }
     return this.scratchArrays;
