@@ -98,11 +98,19 @@ describe('SqliteStore', () => {
     const row = reader.prepare('SELECT user_features FROM recommendations WHERE recomm_id = ?').get('bg1') as { user_features: Buffer };
     expect(Array.from(new Float32Array(new Uint8Array(row.user_features).buffer))).toEqual([0.25, -3]);
 
-    // One batch of recommendations of every shape: each row reads back as it was logged.
+    // One batch of recommendations of every shape (non-ASCII strings too): each row reads back as it was logged.
     const shapes = [
       recommendation({ recommId: 'bg2', userId: undefined, context: { page: 'home', n: 2 }, items: [] }),
       recommendation({ recommId: 'bg3', userFeatures: new Float32Array([1, 2, 3]), createdAt: 1_763_000_000_123 }),
-      recommendation({ recommId: 'bg4', items: [{ itemId: 'x"y', position: 0, score: Number.NaN, propensity: 1 / 3 }] }),
+      recommendation({
+        recommId: 'bg4',
+        userId: 'ü-1',
+        context: { title: '🎬 amélie' },
+        items: [
+          { itemId: 'x"y', position: 0, score: Number.NaN, propensity: 1 / 3 },
+          { itemId: '🎬 café', position: 1, score: 0.5, propensity: 0.25 },
+        ],
+      }),
       recommendation({ recommId: 'bg5', userFeatures: new Float32Array([-0.5]) }),
     ];
     for (const r of shapes) await store.logRecommendation(r);
@@ -112,7 +120,7 @@ describe('SqliteStore', () => {
     expect(shapes.map((r) => read(r.recommId)).map((x) => [x?.user_id, x?.context, x?.created_at, floats(x?.user_features), x?.slate])).toEqual([
       [null, '{"page":"home","n":2}', 500, null, '[]'],
       ['u1', null, 1_763_000_000_123, [1, 2, 3], '[["a",0,2,0.8],["b",1,1,0.5]]'],
-      ['u1', null, 500, null, `[["x\\"y",0,null,${1 / 3}]]`],
+      ['ü-1', '{"title":"🎬 amélie"}', 500, null, `[["x\\"y",0,null,${1 / 3}],["🎬 café",1,0.5,0.25]]`],
       ['u1', null, 500, [-0.5], '[["a",0,2,0.8],["b",1,1,0.5]]'],
     ]);
     reader.close();
