@@ -19,10 +19,24 @@ export interface ServerBenchOptions {
   bundle?: string;
   /** Seconds per measured phase. Default 10. */
   seconds?: number;
+  /**
+   * The max-rate /healthz and /v1/recommend phases are split into this many alternating rounds
+   * (healthz, recommend, healthz, …), each seconds ÷ rounds long. Default 5.
+   */
+  maxRateRounds?: number;
   /** Seconds of untimed recommend load first, so JIT and ONNX session warm-up stay out of the numbers. Default 3. */
   warmupSeconds?: number;
-  /** Concurrent connections for the max-rate phases. Default 10. */
+  /**
+   * Concurrent connections of the autocannon phases. Default 50: enough to keep the server busy on
+   * /v1/recommend (with 10 its event loop idled about 15 % of the time between a response and the
+   * next request); /healthz and /v1/recommend both level off from about 25 (bench/README.md).
+   */
   connections?: number;
+  /**
+   * Connections of the events phase. Default 10: each batch commits with an fsync, which bounds its
+   * rate already at 10 connections; more only queue (p99 ~0.1 s at 10, 0.4–0.9 s at 50, same events/s).
+   */
+  eventsConnections?: number;
   /** Rate of the fixed-rate phase, req/s. Default 1000. */
   rate?: number;
   /** Directory for a .cpuprofile of the server process per measured phase; no profiling when absent. */
@@ -74,11 +88,30 @@ export interface CacheCounts {
 export type Measured<R extends PhaseResult> = R & CpuCost & { candidateCache?: CacheCounts };
 
 /** The same recommend load on a second server process with the per-user candidate cache off. */
+/** One round of the alternating max-rate phases. */
+export interface MaxRateRound {
+  healthzReqPerSec: number;
+  recommendReqPerSec: number;
+  recommendOverHealthz: number;
+}
+
+/** The alternating max-rate rounds: each side pooled over its rounds, and every round as measured. */
+export interface MaxRateResult {
+  healthz: Measured<PhaseResult>;
+  recommend: Measured<PhaseResult>;
+  rounds: MaxRateRound[];
+  /** The target's statistic: the median round's recommend req/s ÷ the median round's healthz req/s. */
+  recommendOverHealthz: number;
+  /** Pooled recommend req/s ÷ pooled healthz req/s, for comparison. */
+  recommendOverHealthzPooled: number;
+}
+
 export interface CacheOffResult {
   healthz: Measured<PhaseResult>;
   recommend: Measured<PhaseResult>;
+  maxRateRounds: MaxRateRound[];
   recommendAtRate: Measured<PacedResult> & { targetRate: number };
-  ratios: { recommendOverHealthz: number; recommendCpuOverHealthzCpu: number };
+  ratios: { recommendOverHealthz: number; recommendOverHealthzPooled: number; recommendCpuOverHealthzCpu: number };
 }
 
 export interface ServerBenchResult {
@@ -88,7 +121,9 @@ export interface ServerBenchResult {
     users: string;
     candidateCache: string;
     connections: number;
+    eventsConnections: number;
     warmupSeconds: number;
+    maxRateRounds: number;
     policy: string;
     store: string;
     auth: string;
@@ -97,10 +132,11 @@ export interface ServerBenchResult {
   };
   healthz: Measured<PhaseResult>;
   recommend: Measured<PhaseResult>;
+  maxRateRounds: MaxRateRound[];
   recommendAtRate: Measured<PacedResult> & { method: string; targetRate: number };
   recommendAtRateAutocannon: Measured<PhaseResult> & { method: string; targetRate: number };
   events: Measured<PhaseResult> & { batchSize: number; eventsPerSec: number; accepted: number; duplicates: number; rejected: number; slatesReused: boolean };
-  ratios: { recommendOverHealthz: number; recommendCpuOverHealthzCpu: number };
+  ratios: { recommendOverHealthz: number; recommendOverHealthzPooled: number; recommendCpuOverHealthzCpu: number };
   /** The recommend phases again with the candidate cache off (a second server process, after the phases above). */
   candidateCacheOff: CacheOffResult;
   targets: {
@@ -115,6 +151,8 @@ export interface ServerBenchResult {
 }
 
 const K = 10;
+/** Connections of the autocannon overallRate comparison phase (each sends rate ÷ this per second). */
+const RATE_CONNECTIONS = 10;
 /** Seconds of unmeasured paced load before each paced phase (see pacedPhase). */
 const PACED_WARMUP_SECONDS = 2;
 const EVENTS_PER_BATCH = 50;
@@ -135,7 +173,10 @@ export async function benchServer(options: ServerBenchOptions = {}): Promise<Ser
   const log = options.log ?? (() => {});
   const seconds = options.seconds ?? 10;
   const warmupSeconds = options.warmupSeconds ?? 3;
-  const connections = options.connections ?? 10;
+  const connections = options.connections ?? 50;
+  const eventsConnections = options.eventsConnections ?? 10;
+  const maxRateRounds = options.maxRateRounds ?? 5;
+  if (!Number.isInteger(maxRateRounds) || maxRateRounds < 1) throw new Error(`maxRateRounds must be a positive integer, got ${maxRateRounds}`);
   const rate = options.rate ?? 1000;
   const profileDir = options.cpuProfileDir;
   const temp = await mkdtemp(join(tmpdir(), 'tastemaker-bench-server-'));
@@ -195,18 +236,11 @@ export async function benchServer(options: ServerBenchOptions = {}): Promise<Ser
       const serverMs = (await running.cpuMs()) - server0;
       if (profileDir !== undefined) await running.ask({ type: 'profile-stop', path: join(profileDir, `server-${name}.cpuprofile`) });
       const cache1 = await cacheCounts(running.url);
-      const per = (ms: number) => (result.ok > 0 ? round(ms / result.ok, 3) : Number.NaN);
-      const hit = cache1.hit - cache0.hit;
-      const miss = cache1.miss - cache0.miss;
-      const bypass = cache1.bypass - cache0.bypass;
-      const total = hit + miss + bypass;
-      return {
-        ...result,
-        serverCpuMsPerReq: per(serverMs),
-        loadGenCpuMsPerReq: per((gen.user + gen.system) / 1000),
-        settleMs: round(settleMs, 1),
-        ...(total > 0 ? { candidateCache: { hit, miss, bypass, hitRate: round(hit / total, 4) } } : {}),
-      };
+      const genMs = (gen.user + gen.system) / 1000;
+      const cache = { hit: cache1.hit - cache0.hit, miss: cache1.miss - cache0.miss, bypass: cache1.bypass - cache0.bypass };
+      const out = { ...result, ...cpuCost(result.ok, serverMs, genMs, settleMs), ...cacheResult(cache) };
+      raw.set(out, { latencies: raw.get(result)?.latencies ?? [], serverMs, genMs, settleMs, cache });
+      return out;
     };
 
     /**
@@ -225,13 +259,44 @@ export async function benchServer(options: ServerBenchOptions = {}): Promise<Ser
       }
     };
 
-    log(`/healthz at max rate, ${seconds} s…`);
-    const healthz = await measured('healthz', () => cannon({ url: `${url}/healthz`, connections, duration: seconds }));
+    /**
+     * /healthz and /v1/recommend at max rate in alternating rounds. On this shared 2-core machine
+     * /healthz swings between about 14 k and 35 k req/s from one minute to the next while recommend
+     * moves far less, so one long phase of each measured the machine's state at two moments as much
+     * as the server. Alternating short rounds puts both under the same conditions, and the median
+     * round of each side leaves out the odd round that caught a stall or a burst of spare CPU.
+     */
+    const maxRate = async (on: ServerProcess, prefix: string): Promise<MaxRateResult> => {
+      const roundSeconds = seconds / maxRateRounds;
+      const healthzRounds: Measured<PhaseResult>[] = [];
+      const recommendRounds: Measured<PhaseResult>[] = [];
+      for (let r = 1; r <= maxRateRounds; r++) {
+        log(`${prefix}round ${r} of ${maxRateRounds}: /healthz then /v1/recommend at max rate, ${roundSeconds} s each…`);
+        healthzRounds.push(await measured(`${prefix}healthz-${r}`, () => cannon({ url: `${on.url}/healthz`, connections, duration: roundSeconds }), on));
+        recommendRounds.push(
+          await measured(
+            `${prefix}recommend-${r}`,
+            () => cannon({ url: `${on.url}/v1/recommend`, connections, duration: roundSeconds, method: 'POST', headers: AUTH, body: recommendBody }),
+            on,
+          ),
+        );
+      }
+      const healthz = pooled(healthzRounds);
+      const recommend = pooled(recommendRounds);
+      return {
+        healthz,
+        recommend,
+        rounds: healthzRounds.map((h, i) => {
+          const rec = recommendRounds[i] as Measured<PhaseResult>;
+          return { healthzReqPerSec: h.reqPerSec, recommendReqPerSec: rec.reqPerSec, recommendOverHealthz: round(rec.reqPerSec / h.reqPerSec, 3) };
+        }),
+        recommendOverHealthz: round(median(recommendRounds.map((x) => x.reqPerSec)) / median(healthzRounds.map((x) => x.reqPerSec)), 3),
+        recommendOverHealthzPooled: round(recommend.reqPerSec / healthz.reqPerSec, 3),
+      };
+    };
 
-    log(`/v1/recommend at max rate, ${seconds} s…`);
-    const recommend = await measured('recommend', () =>
-      cannon({ url: `${url}/v1/recommend`, connections, duration: seconds, method: 'POST', headers: AUTH, body: recommendBody }),
-    );
+    const main = await maxRate(server, '');
+    const { healthz, recommend } = main;
 
     log(`/v1/recommend paced at ${rate} req/s, ${seconds} s…`);
     const slates: Slate[] = [];
@@ -245,7 +310,7 @@ export async function benchServer(options: ServerBenchOptions = {}): Promise<Ser
 
     log(`/v1/recommend with autocannon overallRate ${rate}, ${seconds} s…`);
     const burst = await measured('recommend-overall-rate', () =>
-      cannon({ url: `${url}/v1/recommend`, connections, duration: seconds, method: 'POST', headers: AUTH, body: recommendBody, onBody: keepSlate, overallRate: rate }),
+      cannon({ url: `${url}/v1/recommend`, connections: RATE_CONNECTIONS, duration: seconds, method: 'POST', headers: AUTH, body: recommendBody, onBody: keepSlate, overallRate: rate }),
     );
 
     log(`/v1/events in batches of ${EVENTS_PER_BATCH}, ${seconds} s…`);
@@ -254,7 +319,7 @@ export async function benchServer(options: ServerBenchOptions = {}): Promise<Ser
     const events = await measured('events', () =>
       cannon({
         url: `${url}/v1/events`,
-        connections,
+        connections: eventsConnections,
         duration: seconds,
         method: 'POST',
         headers: AUTH,
@@ -277,19 +342,15 @@ export async function benchServer(options: ServerBenchOptions = {}): Promise<Ser
     log(`cache-off server process ${cacheOffServer.pid}: warm-up, then /healthz, /v1/recommend at max rate and paced at ${rate} req/s…`);
     await cannon({ url: `${offUrl}/healthz`, connections, duration: 1 });
     await cannon({ url: `${offUrl}/v1/recommend`, connections, duration: warmupSeconds, method: 'POST', headers: AUTH, body: recommendBody });
-    const offHealthz = await measured('cache-off-healthz', () => cannon({ url: `${offUrl}/healthz`, connections, duration: seconds }), cacheOffServer);
-    const offRecommend = await measured(
-      'cache-off-recommend',
-      () => cannon({ url: `${offUrl}/v1/recommend`, connections, duration: seconds, method: 'POST', headers: AUTH, body: recommendBody }),
-      cacheOffServer,
-    );
+    const off = await maxRate(cacheOffServer, 'cache-off-');
+    const { healthz: offHealthz, recommend: offRecommend } = off;
     const offPaced = await pacedPhase('cache-off-recommend-paced', cacheOffServer, (agent) => pacedLoad(`${offUrl}/v1/recommend`, rate, seconds, recommendBody, () => {}, agent));
     const loadAfter = loadavg()[0] ?? Number.NaN;
 
-    const recommendOverHealthz = round(recommend.reqPerSec / healthz.reqPerSec, 3);
+    const recommendOverHealthz = main.recommendOverHealthz;
     const rateHeld = (p: PacedResult) => p.p99Ms <= 10 && !p.saturated && p.unanswered === 0 && p.reqPerSec >= rate * 0.95;
     const pacedMet = rateHeld(paced);
-    const offRatio = round(offRecommend.reqPerSec / offHealthz.reqPerSec, 3);
+    const offRatio = off.recommendOverHealthz;
     return {
       bundle: {
         model: manifest.model?.kind ?? 'unknown',
@@ -304,7 +365,9 @@ export async function benchServer(options: ServerBenchOptions = {}): Promise<Ser
         users: `POST /v1/recommend { userId, k: ${K} } with userId uniform over all ${users.length} users of the bundle`,
         candidateCache: 'on (server default, 10,000 users); per-phase hit/miss from /metrics; candidateCacheOff repeats the recommend phases on a second server with it off',
         connections,
+        eventsConnections,
         warmupSeconds,
+        maxRateRounds,
         policy: sample.policy ?? 'unknown',
         store: 'sqlite, fresh file, server defaults (WAL; events synchronous FULL, recommendation log NORMAL)',
         auth: 'Bearer publishable key',
@@ -314,9 +377,10 @@ export async function benchServer(options: ServerBenchOptions = {}): Promise<Ser
       },
       healthz,
       recommend,
+      maxRateRounds: main.rounds,
       recommendAtRate: { method: 'open loop, evenly paced; latency counted from each scheduled send time', targetRate: rate, ...paced },
       recommendAtRateAutocannon: {
-        method: `autocannon overallRate: each connection sends its ${rate / connections} requests of every second back to back, then idles`,
+        method: `autocannon overallRate, ${RATE_CONNECTIONS} connections: each sends its ${rate / RATE_CONNECTIONS} requests of every second back to back, then idles`,
         targetRate: rate,
         ...burst,
       },
@@ -330,10 +394,11 @@ export async function benchServer(options: ServerBenchOptions = {}): Promise<Ser
       candidateCacheOff: {
         healthz: offHealthz,
         recommend: offRecommend,
+        maxRateRounds: off.rounds,
         recommendAtRate: { targetRate: rate, ...offPaced },
-        ratios: { recommendOverHealthz: offRatio, recommendCpuOverHealthzCpu: round(offRecommend.serverCpuMsPerReq / offHealthz.serverCpuMsPerReq, 2) },
+        ratios: { recommendOverHealthz: offRatio, recommendOverHealthzPooled: off.recommendOverHealthzPooled, recommendCpuOverHealthzCpu: round(offRecommend.serverCpuMsPerReq / offHealthz.serverCpuMsPerReq, 2) },
       },
-      ratios: { recommendOverHealthz, recommendCpuOverHealthzCpu: round(recommend.serverCpuMsPerReq / healthz.serverCpuMsPerReq, 2) },
+      ratios: { recommendOverHealthz, recommendOverHealthzPooled: main.recommendOverHealthzPooled, recommendCpuOverHealthzCpu: round(recommend.serverCpuMsPerReq / healthz.serverCpuMsPerReq, 2) },
       targets: {
         recommendOverHealthz: { atLeast: 0.25, got: recommendOverHealthz, met: recommendOverHealthz >= 0.25 },
         p99AtRate: { rate, atMostMs: 10, gotMs: paced.p99Ms, met: pacedMet },
@@ -502,7 +567,7 @@ async function cannon(options: CannonOptions): Promise<PhaseResult> {
       if (statusCode >= 200 && statusCode < 300) latencies.push(responseTime);
     });
   });
-  return {
+  const phase: PhaseResult = {
     seconds: round(result.duration, 2),
     reqPerSec: Math.round(result['2xx'] / result.duration),
     ok: result['2xx'],
@@ -510,6 +575,62 @@ async function cannon(options: CannonOptions): Promise<PhaseResult> {
     errors: result.errors,
     ...latencyStats(latencies),
   };
+  raw.set(phase, { latencies, serverMs: 0, genMs: 0, settleMs: 0, cache: { hit: 0, miss: 0, bypass: 0 } });
+  return phase;
+}
+
+/** What a phase's rounded numbers came from, kept aside (not in the JSON) so that rounds can be pooled. */
+interface RawPhase {
+  latencies: number[];
+  serverMs: number;
+  genMs: number;
+  settleMs: number;
+  cache: { hit: number; miss: number; bypass: number };
+}
+const raw = new WeakMap<PhaseResult, RawPhase>();
+
+function cpuCost(ok: number, serverMs: number, genMs: number, settleMs: number): CpuCost {
+  const per = (ms: number) => (ok > 0 ? round(ms / ok, 3) : Number.NaN);
+  return { serverCpuMsPerReq: per(serverMs), loadGenCpuMsPerReq: per(genMs), settleMs: round(settleMs, 1) };
+}
+
+function cacheResult({ hit, miss, bypass }: RawPhase['cache']): { candidateCache?: CacheCounts } {
+  const total = hit + miss + bypass;
+  return total > 0 ? { candidateCache: { hit, miss, bypass, hitRate: round(hit / total, 4) } } : {};
+}
+
+/** Rounds of one kind of load as one phase: counts and CPU summed, req/s over their summed time, latencies pooled. */
+function pooled(rounds: readonly Measured<PhaseResult>[]): Measured<PhaseResult> {
+  const parts = rounds.map((r) => {
+    const kept = raw.get(r);
+    if (kept === undefined) throw new Error('pooled: a round without its raw numbers');
+    return kept;
+  });
+  const sum = (f: (x: Measured<PhaseResult>) => number) => rounds.reduce((n, x) => n + f(x), 0);
+  const sumRaw = (f: (x: RawPhase) => number) => parts.reduce((n, x) => n + f(x), 0);
+  const seconds = sum((x) => x.seconds);
+  const ok = sum((x) => x.ok);
+  return {
+    seconds: round(seconds, 2),
+    reqPerSec: Math.round(ok / seconds),
+    ok,
+    non2xx: sum((x) => x.non2xx),
+    errors: sum((x) => x.errors),
+    ...latencyStats(parts.flatMap((p) => p.latencies)),
+    ...cpuCost(
+      ok,
+      sumRaw((p) => p.serverMs),
+      sumRaw((p) => p.genMs),
+      sumRaw((p) => p.settleMs),
+    ),
+    ...cacheResult({ hit: sumRaw((p) => p.cache.hit), miss: sumRaw((p) => p.cache.miss), bypass: sumRaw((p) => p.cache.bypass) }),
+  };
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
 /**
