@@ -87,7 +87,6 @@ export interface CacheCounts {
 
 export type Measured<R extends PhaseResult> = R & CpuCost & { candidateCache?: CacheCounts };
 
-/** The same recommend load on a second server process with the per-user candidate cache off. */
 /** One round of the alternating max-rate phases. */
 export interface MaxRateRound {
   healthzReqPerSec: number;
@@ -106,6 +105,7 @@ export interface MaxRateResult {
   recommendOverHealthzPooled: number;
 }
 
+/** The same recommend load on a second server process with the per-user candidate cache off. */
 export interface CacheOffResult {
   healthz: Measured<PhaseResult>;
   recommend: Measured<PhaseResult>;
@@ -239,7 +239,7 @@ export async function benchServer(options: ServerBenchOptions = {}): Promise<Ser
       const genMs = (gen.user + gen.system) / 1000;
       const cache = { hit: cache1.hit - cache0.hit, miss: cache1.miss - cache0.miss, bypass: cache1.bypass - cache0.bypass };
       const out = { ...result, ...cpuCost(result.ok, serverMs, genMs, settleMs), ...cacheResult(cache) };
-      raw.set(out, { latencies: raw.get(result)?.latencies ?? [], serverMs, genMs, settleMs, cache });
+      raw.set(out, { latencies: latenciesOf.get(result) ?? [], serverMs, genMs, settleMs, cache });
       return out;
     };
 
@@ -575,11 +575,14 @@ async function cannon(options: CannonOptions): Promise<PhaseResult> {
     errors: result.errors,
     ...latencyStats(latencies),
   };
-  raw.set(phase, { latencies, serverMs: 0, genMs: 0, settleMs: 0, cache: { hit: 0, miss: 0, bypass: 0 } });
+  latenciesOf.set(phase, latencies);
   return phase;
 }
 
-/** What a phase's rounded numbers came from, kept aside (not in the JSON) so that rounds can be pooled. */
+/** Each autocannon phase's latencies, kept aside (not in the JSON) for pooling rounds. */
+const latenciesOf = new WeakMap<PhaseResult, number[]>();
+
+/** What a measured phase's rounded numbers came from, kept aside (not in the JSON) so that rounds can be pooled. */
 interface RawPhase {
   latencies: number[];
   serverMs: number;
