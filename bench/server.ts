@@ -28,7 +28,7 @@ export interface ServerBenchOptions {
   warmupSeconds?: number;
   /**
    * Concurrent connections of the autocannon phases. Default 50: enough to keep the server busy on
-   * /v1/recommend (with 10 its event loop idled about 15 % of the time between a response and the
+   * /v1/recommend (with 10 its event loop idled ~17 % of the time between a response and the
    * next request); /healthz and /v1/recommend both level off from about 25 (bench/README.md).
    */
   connections?: number;
