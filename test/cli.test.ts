@@ -63,12 +63,6 @@ describe('tastemaker CLI', () => {
     expect(proto.stderr).toContain('ncf-loo');
   });
 
-  it('refuses, before training, to write a bundle for a model that cannot be exported yet', async () => {
-    const res = await runCli(['train', '--data', csv, '--format', 'csv', '--model', 'reinforce', '--out', path.join(dir, 'reinforce')]);
-    expect(res.code).toBe(2);
-    expect(res.stderr).toContain('reinforce cannot be exported to a bundle yet');
-  });
-
   it('reports missing flags and malformed data as one clean line', async () => {
     const missing = await runCli(['train', '--format', 'csv', '--model', 'ease', '--out', path.join(dir, 'x')]);
     expect(missing.code).toBe(2);

@@ -109,12 +109,6 @@ async function loadData(flags: Flags) {
 
 /** Models that can be the first (retrieval) stage of a two-stage bundle. */
 const RETRIEVAL_MODELS = ['two-tower', 'item-knn', 'popularity', 'bpr', 'ease'] as const;
-/** Fails before any training when the model cannot be written to a bundle. */
-function refuseUnexportable(model: string): void {
-  if (getModel(model).exportable === false) {
-    throw new TastemakerError('INVALID_ARGUMENT', `${model} cannot be exported to a bundle yet; use it with tastemaker evaluate (without --out) or tastemaker simulate.`);
-  }
-}
 
 /** Retrieved candidates a two-stage bundle's ranker re-scores per request, unless --candidates says otherwise. */
 const DEFAULT_CANDIDATES = 100;
@@ -134,7 +128,6 @@ async function cmdTrain(argv: string[]): Promise<number> {
   const retrieval = typeof flags.retrieval === 'string' ? checkChoice('retrieval', flags.retrieval, RETRIEVAL_MODELS) : undefined;
   const candidates = optionalNumber(flags, 'candidates', { integer: true, min: 1 }) ?? DEFAULT_CANDIDATES;
   const isRanker = getModel(model).ranker === true;
-  refuseUnexportable(model);
   // Checked before any training: a ranker alone has no retrieval graph, a retrieval model no ranker.
   if (isRanker && retrieval === undefined) {
     throw new TastemakerError('INVALID_ARGUMENT', `${model} is a ranker and serves behind a retrieval stage: add --retrieval ${RETRIEVAL_MODELS.join('|')}.`);
@@ -180,7 +173,6 @@ async function cmdEvaluate(argv: string[]): Promise<number> {
   });
   const model = checkChoice('model', requireString(flags, 'model'), MODEL_IDS);
   const protocol = checkChoice('protocol', requireString(flags, 'protocol'), PROTOCOL_IDS) as ProtocolId;
-  if (typeof flags.out === 'string') refuseUnexportable(model);
   if (typeof flags.out === 'string' && getModel(model).ranker === true) {
     throw new TastemakerError('INVALID_ARGUMENT', `${model} is a ranker; write its two-stage bundle with tastemaker train --retrieval, not evaluate --out.`);
   }

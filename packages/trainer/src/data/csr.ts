@@ -132,6 +132,15 @@ export function csrHas(csr: Csr, user: number, item: number): boolean {
 }
 
 /** The items of row `user`, a view into the matrix. */
+/** A CSR whose row u holds rows[u] in the given order (unit values): e.g. each user's positives oldest first. */
+export function csrOfRows(rows: readonly Int32Array[], cols: number): Csr {
+  const indptr = new Int32Array(rows.length + 1);
+  rows.forEach((r, u) => (indptr[u + 1] = indptr[u]! + r.length));
+  const indices = new Int32Array(indptr[rows.length]!);
+  rows.forEach((r, u) => indices.set(r, indptr[u]!));
+  return { rows: rows.length, cols, indptr, indices, values: new Float32Array(indices.length).fill(1) };
+}
+
 export function csrRow(csr: Csr, user: number): Int32Array {
   return csr.indices.subarray(csr.indptr[user] as number, csr.indptr[user + 1] as number);
 }

@@ -1,4 +1,4 @@
-import type { FeatureMatrix } from '../data/dataset.js';
+import type { Csr, FeatureMatrix } from '../data/dataset.js';
 import type { GraphBuilder, Value } from '../onnx/builder.js';
 import type { SafeIndex } from '../onnx/layers.js';
 
@@ -97,6 +97,16 @@ export interface RankerExport {
    * padding (serving pads at the end); `buildGraph` receives it made safe.
    */
   historyLength?: number;
+}
+
+/**
+ * The history a model's user graph must read, when the training set's CSR is not it: each known
+ * user's items in the order the graph expects (oldest first), and how many of the most recent core
+ * feeds (the bundle's maxHistory). A model offers it with `servingHistory()` (REINFORCE's liked items).
+ */
+export interface ServingHistory {
+  history: Csr;
+  maxHistory: number;
 }
 
 /**

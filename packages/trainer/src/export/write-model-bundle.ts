@@ -3,6 +3,7 @@ import { timeOrderedRows } from '../data/csr.js';
 import type { TrainedModel, TrainSet } from '../models/types.js';
 import { TRAINER_VERSION } from '../version.js';
 import { writeBundle, type WriteBundleOptions, type WrittenBundle } from './bundle-writer.js';
+import type { ServingHistory } from './types.js';
 import { bundleKgFor, KG_MODELS, type BundleKg } from './kg-section.js';
 import { addDqnSection, addRlSection, isDqnBundleModel, rlBundleParts } from './rl-bundle.js';
 
@@ -25,23 +26,30 @@ export async function writeModelBundle(
 ): Promise<WrittenBundle> {
   const { kg: kgChoice = 'auto', ...rest } = extra;
   const kg = typeof kgChoice === 'object' ? kgChoice : await bundleKgFor(train.dataset, model.id, kgChoice);
-  // RL policies (DRR) read their state from each user's positives in time order and add an rl section.
+  // RL policies (DRR) read their state from each user's positives in time order and add an rl section;
+  // REINFORCE reads its state the same way, without one.
   const rl = rlBundleParts(model);
+  const served = rl ?? servingHistoryOf(model);
   const written = await writeBundle(dir, {
     modelId: model.id,
     spec: model.exportSpec(),
     dataset: train.dataset,
-    trainCsr: rl?.history ?? train.csr,
+    trainCsr: served?.history ?? train.csr,
     params: model.info.params,
     backend: model.info.backend,
     trainerVersion: TRAINER_VERSION,
-    ...(rl ? { maxHistory: rl.maxHistory } : {}),
+    ...(served ? { maxHistory: served.maxHistory } : {}),
     ...rest,
     ...(kg ? { kg } : {}),
   });
   if (rl) return addRlSection(written, rl);
   // DQN: the model section is its MF retrieval; the Q-network and its side data form the rl section
   return isDqnBundleModel(model) ? addDqnSection(written, model) : written;
+}
+
+function servingHistoryOf(model: TrainedModel): ServingHistory | undefined {
+  const m = model as TrainedModel & { servingHistory?: () => ServingHistory };
+  return typeof m.servingHistory === 'function' ? m.servingHistory() : undefined;
 }
 
 /**

@@ -78,7 +78,5 @@ export interface ModelFactory {
    * stage of a two-stage bundle: `tastemaker train --retrieval M` pairs it with a retrieval model.
    */
   ranker?: boolean;
-  /** false for models that evaluate and simulate but cannot be written to a bundle yet */
-  exportable?: boolean;
   fit(train: TrainSet, options: FitOptions): Promise<TrainedModel>;
 }

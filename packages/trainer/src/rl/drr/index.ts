@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { TastemakerError, type DrrWeights } from '@tastemaker/core';
 import type { Csr } from '../../data/dataset.js';
+import { csrOfRows } from '../../data/csr.js';
 import { initBackend } from '../../engine/backend.js';
 import { Rng } from '../../engine/rng.js';
 import type { ExportSpec } from '../../export/types.js';
@@ -232,11 +233,7 @@ export class DrrModel implements TrainedModel {
    * (and core's DRR policy) read the same state as training did.
    */
   positivesCsr(): Csr {
-    const indptr = new Int32Array(this.nUsers + 1);
-    this.positives.forEach((p, u) => (indptr[u + 1] = indptr[u]! + p.length));
-    const indices = new Int32Array(indptr[this.nUsers]!);
-    this.positives.forEach((p, u) => indices.set(p, indptr[u]!));
-    return { rows: this.nUsers, cols: this.nItems, indptr, indices, values: new Float32Array(indices.length).fill(1) };
+    return csrOfRows(this.positives, this.nItems);
   }
 
   /** The actor with its state module as the bundle's user graph (embedding scoring against the item rows). */

@@ -1,6 +1,7 @@
 import { TastemakerError } from '@tastemaker/core';
 import { Rng } from '../../engine/rng.js';
-import type { ExportSpec } from '../../export/types.js';
+import { csrOfRows } from '../../data/csr.js';
+import type { ExportSpec, ServingHistory } from '../../export/types.js';
 import { ArrayAdam } from '../../models/kgcn/array-adam.js';
 import type { FitOptions, ModelFactory, TrainedModel, TrainInfo, TrainSet } from '../../models/types.js';
 import { checkScoreBatch, numberOption } from '../../models/validation.js';
@@ -11,10 +12,12 @@ import { MfEnv } from '../mf-env.js';
 import { PMF_DEFAULTS, trainPmf } from '../pmf.js';
 import { rollout } from '../rollout.js';
 import { positiveItems, userTimelines } from '../timelines.js';
+import { reinforceUserGraphExport } from './export.js';
 import { logSimulator, popularityBehaviour, type LoggedStep } from './logged.js';
 import { SoftmaxPolicy, type BatchStats, type ReinforceTrainParams } from './policy.js';
 
 export { clippedImportanceWeight, discountedReturns, topKCorrection } from './correction.js';
+export { reinforceUserGraphExport } from './export.js';
 export { logSimulator, loggedStepsFromStore, popularityBehaviour, type LoggedRecommendation, type LoggedStep } from './logged.js';
 export { SoftmaxPolicy, softmax, type BatchStats, type PolicyShape, type ReinforceTrainParams } from './policy.js';
 
@@ -196,8 +199,14 @@ export class ReinforceModel implements TrainedModel {
     return blockCurve('reinforce loss', this.log.stats.map((s) => s.loss), 'batch', 50, 'corrected REINFORCE loss');
   }
 
+  /** π's user side as the bundle's user graph, scored against V (see export.ts). */
   exportSpec(): ExportSpec {
-    throw new TastemakerError('INVALID_ARGUMENT', 'reinforce: ONNX export of the softmax policy is not implemented yet');
+    return reinforceUserGraphExport(this.policy, this.stateSize, this.nUsers);
+  }
+
+  /** The bundle's history: each known user's liked items oldest first, of which the graph reads the last stateSize, as scoreBatch does. */
+  servingHistory(): ServingHistory {
+    return { history: csrOfRows(this.liked, this.nItems), maxHistory: this.stateSize };
   }
 
   dispose(): void {
@@ -207,7 +216,6 @@ export class ReinforceModel implements TrainedModel {
 
 export const reinforceModel: ModelFactory = {
   id: 'reinforce',
-  exportable: false,
   description: 'REINFORCE with the top-K off-policy correction (Chen et al. 2019): softmax policy over the catalogue, trained from logged impressions with propensities (a popularity behaviour policy in an MF simulator of the train part).',
   async fit(train: TrainSet, options: FitOptions): Promise<TrainedModel> {
     const p = reinforceParams(options);

@@ -133,6 +133,14 @@ export class SoftmaxPolicy {
     }
   }
 
+  /** φ(s) for each state row [rows, stateSize] → [rows, D]: π's logits are φ(s)·V_a. */
+  userVectors(states: Int32Array, stateSize: number): Float32Array {
+    const rows = states.length / stateSize;
+    const out = new Float32Array(rows * this.D);
+    for (let b = 0; b < rows; b++) out.set(this.head(this.encode(states.subarray(b * stateSize, (b + 1) * stateSize)).h, this.W2, this.b2), b * this.D);
+    return out;
+  }
+
   /** Logits of π for each state row [rows, stateSize] → [rows, nItems] (ranking = top-K of π). */
   scores(states: Int32Array, stateSize: number): Float32Array {
     const rows = states.length / stateSize;
