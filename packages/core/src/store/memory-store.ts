@@ -13,7 +13,10 @@ import {
   type ItemQuery,
   type ItemRecord,
   type JsonObject,
+  type LoggedSlate,
   type PolicyStateEntry,
+  type RecommendationPage,
+  type RecommendationQuery,
   type RecommendationRecord,
   type Store,
   type StoredEvent,
@@ -36,6 +39,9 @@ export class MemoryStore implements Store {
   private readonly events: StoredEvent[] = [];
   private readonly eventsById = new Map<string, StoredEvent>();
   private readonly recommendations = new Map<string, RecommendationRecord>();
+  /** Each recommendation's place in the log (Map order is log order; a re-logged id keeps its place). */
+  private readonly recommendationSeq = new Map<string, number>();
+  private lastRecommendationSeq = 0;
   private readonly impressionState = new Map<string, ImpressionState>();
   private readonly items = new Map<string, ItemRecord>();
   private readonly users = new Map<string, UserRecord>();
@@ -90,6 +96,7 @@ export class MemoryStore implements Store {
   async logRecommendation(record: RecommendationRecord): Promise<void> {
     this.assertOpen();
     this.recommendations.set(record.recommId, clone(record));
+    if (!this.recommendationSeq.has(record.recommId)) this.recommendationSeq.set(record.recommId, ++this.lastRecommendationSeq);
     for (const item of record.items) {
       this.impressionState.set(impressionKey(record.recommId, item.itemId), { trial: false, reward: null });
     }
@@ -104,6 +111,23 @@ export class MemoryStore implements Store {
   async getImpression(recommId: string, itemId: string): Promise<ImpressionRecord | undefined> {
     this.assertOpen();
     return this.impression(recommId, itemId);
+  }
+
+  async listRecommendations(query: RecommendationQuery = {}): Promise<RecommendationPage> {
+    this.assertOpen();
+    const limit = pageSize(query.limit);
+    const after = query.afterSeq ?? 0;
+    const slates: LoggedSlate[] = [];
+    let next: number | undefined;
+    for (const [recommId, rec] of this.recommendations) {
+      const seq = this.recommendationSeq.get(recommId) ?? 0;
+      if (seq <= after) continue;
+      const impressions = rec.items.map((item) => this.impression(recommId, item.itemId)).filter((i): i is ImpressionRecord => i !== undefined);
+      slates.push({ recommendation: clone(rec), impressions });
+      next = seq;
+      if (slates.length === limit) break;
+    }
+    return next === undefined ? { slates } : { slates, next };
   }
 
   async attributeFeedback(inputs: readonly FeedbackInput[]): Promise<(FeedbackDelta | undefined)[]> {
@@ -221,6 +245,7 @@ export class MemoryStore implements Store {
       if (rec.userId !== userId) continue;
       for (const item of rec.items) this.impressionState.delete(impressionKey(recommId, item.itemId));
       this.recommendations.delete(recommId);
+      this.recommendationSeq.delete(recommId);
       recommendations++;
     }
     let events = 0;

@@ -18,7 +18,10 @@ import {
   type ItemQuery,
   type ItemRecord,
   type JsonObject,
+  type LoggedSlate,
   type PolicyStateEntry,
+  type RecommendationPage,
+  type RecommendationQuery,
   type RecommendationRecord,
   type SlateItem,
   type Store,
@@ -350,18 +353,7 @@ export class SqliteStore implements Store {
     this.open();
     this.writeLog();
     const row = this.s.getRecommendation.get(recommId) as Row | undefined;
-    if (row === undefined) return undefined;
-    const items = slateOf(row);
-    return {
-      recommId: row.recomm_id as string,
-      userId: optionalString(row.user_id),
-      model: row.model as string,
-      policy: row.policy as string,
-      createdAt: row.created_at as number,
-      context: parseJsonObject(row.context),
-      userFeatures: floatsFromBlob(row.user_features),
-      items,
-    };
+    return row === undefined ? undefined : recommendationFromRow(row);
   }
 
   async getImpression(recommId: string, itemId: string): Promise<ImpressionRecord | undefined> {
@@ -369,6 +361,45 @@ export class SqliteStore implements Store {
     this.writeLog();
     const row = this.s.getImpression.get({ recomm_id: recommId, item_id: itemId }) as Row | undefined;
     return row === undefined ? undefined : impressionFromRow(row);
+  }
+
+  // seq is the rowid: insertion order. SQLite may reuse the largest rowid after that row is deleted
+  // (deleteUser), so a slate logged right after an erasure of the newest one can share a seq a reader
+  // already passed; only a reader paging at that moment is affected.
+  async listRecommendations(query: RecommendationQuery = {}): Promise<RecommendationPage> {
+    this.open();
+    this.writeLog();
+    const rows = this.s.listRecommendations.all(query.afterSeq ?? 0, pageSize(query.limit)) as Row[];
+    if (rows.length === 0) return { slates: [] };
+    // recommId → itemId → its feedback row (impression rows exist only for items with feedback)
+    const feedback = new Map<string, Map<string, Row>>();
+    const first = rows[0]!.seq as number;
+    const last = rows[rows.length - 1]!.seq as number;
+    for (const f of this.s.listFeedback.all(first, last) as Row[]) {
+      const recommId = f.recomm_id as string;
+      let items = feedback.get(recommId);
+      if (items === undefined) feedback.set(recommId, (items = new Map()));
+      items.set(f.item_id as string, f);
+    }
+    const slates = rows.map((row): LoggedSlate => {
+      const recommendation = recommendationFromRow(row);
+      const items = feedback.get(recommendation.recommId);
+      const impressions = recommendation.items.map((item): ImpressionRecord => {
+        const f = items?.get(item.itemId);
+        return {
+          ...item,
+          recommId: recommendation.recommId,
+          userId: recommendation.userId,
+          model: recommendation.model,
+          policy: recommendation.policy,
+          createdAt: recommendation.createdAt,
+          trial: f?.trial === 1,
+          reward: optionalNumber(f?.reward) ?? null,
+        };
+      });
+      return { recommendation, impressions };
+    });
+    return { slates, next: last };
   }
 
   async attributeFeedback(inputs: readonly FeedbackInput[]): Promise<(FeedbackDelta | undefined)[]> {
@@ -641,6 +672,11 @@ function prepareStatements(db: Sqlite) {
     countEvents: db.prepare('SELECT COUNT(*) AS n FROM events'),
     insertRecommendation: db.prepare(INSERT_RECOMMENDATION_SQL),
     getRecommendation: db.prepare('SELECT * FROM recommendations WHERE recomm_id = ?'),
+    listRecommendations: db.prepare('SELECT rowid AS seq, * FROM recommendations WHERE rowid > ? ORDER BY rowid LIMIT ?'),
+    // The feedback rows of a page of slates (rowids first…last), in one query.
+    listFeedback: db.prepare(
+      'SELECT i.recomm_id, i.item_id, i.trial, i.reward FROM impressions i JOIN recommendations r ON r.recomm_id = i.recomm_id WHERE r.rowid BETWEEN ? AND ?',
+    ),
     // The item's entry in the slate (SQLite reads the JSON: no parse of the whole slate here), with
     // its impression row when feedback came before; no row when the item was not in the slate.
     getImpression: db.prepare(
@@ -784,6 +820,19 @@ function eventFromRow(row: Row): StoredEvent {
 function slateOf(row: Row): SlateItem[] {
   const stored = JSON.parse(row.slate as string) as [string, number, number | null, number][];
   return stored.map(([itemId, position, score, propensity]) => ({ itemId, position, score: score ?? Number.NaN, propensity }));
+}
+
+function recommendationFromRow(row: Row): RecommendationRecord {
+  return {
+    recommId: row.recomm_id as string,
+    userId: optionalString(row.user_id),
+    model: row.model as string,
+    policy: row.policy as string,
+    createdAt: row.created_at as number,
+    context: parseJsonObject(row.context),
+    userFeatures: floatsFromBlob(row.user_features),
+    items: slateOf(row),
+  };
 }
 
 function impressionFromRow(row: Row): ImpressionRecord {

@@ -125,6 +125,36 @@ export function storeContract(name: string, open: () => Store | Promise<Store>):
       await store.close();
     });
 
+    it('lists the recommendation log in logged order, a page at a time, with each impression and its feedback', async () => {
+      const store = await open();
+      expect(await store.listRecommendations()).toEqual({ slates: [] });
+      for (let i = 1; i <= 5; i++) await store.logRecommendation(recommendation({ recommId: `r${i}`, userId: i === 3 ? undefined : `u${i % 2}`, createdAt: 100 * i }));
+      await store.attributeFeedback([
+        { recommId: 'r2', itemId: 'b', reward: 1 },
+        { recommId: 'r4', itemId: 'a', reward: null },
+      ]);
+      const first = await store.listRecommendations({ limit: 2 });
+      expect(first.slates.map((s) => s.recommendation.recommId)).toEqual(['r1', 'r2']);
+      const rest = await store.listRecommendations({ afterSeq: first.next, limit: 10 });
+      expect(rest.slates.map((s) => s.recommendation.recommId)).toEqual(['r3', 'r4', 'r5']);
+      expect(await store.listRecommendations({ afterSeq: rest.next })).toEqual({ slates: [] });
+      const all = [...first.slates, ...rest.slates];
+      // every shown item is an impression, with its propensity and the feedback it got so far
+      expect(all.map((s) => s.impressions.map((i) => [i.itemId, i.position, i.propensity, i.trial, i.reward]))).toEqual([
+        [['a', 0, 0.8, false, null], ['b', 1, 0.5, false, null]],
+        [['a', 0, 0.8, false, null], ['b', 1, 0.5, true, 1]],
+        [['a', 0, 0.8, false, null], ['b', 1, 0.5, false, null]],
+        [['a', 0, 0.8, true, null], ['b', 1, 0.5, false, null]],
+        [['a', 0, 0.8, false, null], ['b', 1, 0.5, false, null]],
+      ]);
+      expect(all[2]?.recommendation).toMatchObject({ recommId: 'r3', userId: undefined, createdAt: 300 });
+      expect(all[1]?.impressions[1]).toMatchObject({ recommId: 'r2', userId: 'u0', policy: 'thompson', model: 'm@1', createdAt: 200 });
+      // an erased user's slates leave the log
+      await store.deleteUser('u1');
+      expect((await store.listRecommendations()).slates.map((s) => s.recommendation.recommId)).toEqual(['r2', 'r3', 'r4']);
+      await store.close();
+    });
+
     it('keeps the catalogue: put replaces, patch merges, hidden set, paging, delete', async () => {
       const store = await open();
       await store.putItems([{ itemId: 'b', attributes: { genre: 'drama', year: 1999 } }, { itemId: 'a', hidden: true }, { itemId: 'c' }], 10);

@@ -120,6 +120,25 @@ export interface ImpressionRecord extends SlateItem {
   reward: number | null;
 }
 
+/** A logged slate with every shown item's impression (its trial and reward so far; reward null without feedback). */
+export interface LoggedSlate {
+  recommendation: RecommendationRecord;
+  impressions: ImpressionRecord[];
+}
+
+export interface RecommendationQuery {
+  /** Only slates logged after the one whose `seq` this is, for paging through the log (pass a page's `next`). */
+  afterSeq?: number;
+  /** Default 100. */
+  limit?: number;
+}
+
+export interface RecommendationPage {
+  slates: LoggedSlate[];
+  /** The seq of the page's last slate (afterSeq for the next page); absent when the page is empty. */
+  next?: number;
+}
+
 export interface FeedbackInput {
   recommId: string;
   itemId: string;
@@ -167,6 +186,11 @@ export interface Store {
   logRecommendation(record: RecommendationRecord): Promise<void>;
   getRecommendation(recommId: string): Promise<RecommendationRecord | undefined>;
   getImpression(recommId: string, itemId: string): Promise<ImpressionRecord | undefined>;
+  /**
+   * The recommendation log in the order it was logged, a page at a time, each slate with its
+   * impressions: what off-policy learners (REINFORCE) train from.
+   */
+  listRecommendations(query?: RecommendationQuery): Promise<RecommendationPage>;
   /**
    * Attributes feedback to impressions (recommId, itemId), in order and atomically; an entry is
    * undefined when that item was not in that recommendation (or the recommendation is unknown).

@@ -14,6 +14,7 @@ import { rollout } from '../rollout.js';
 import { positiveItems, userTimelines } from '../timelines.js';
 import { reinforceUserGraphExport } from './export.js';
 import { logSimulator, popularityBehaviour, type LoggedStep } from './logged.js';
+import { stepsFromServingLog } from './serving-log.js';
 import { SoftmaxPolicy, type BatchStats, type ReinforceTrainParams } from './policy.js';
 
 export { clippedImportanceWeight, discountedReturns, topKCorrection } from './correction.js';
@@ -46,6 +47,11 @@ export interface ReinforceParams extends ReinforceTrainParams {
   embeddingDim: number;
   embeddingEpochs: number;
   beta: 'logged' | 'learned';
+  /**
+   * A server's SQLite store (`--set log=FILE`): train on the slates it served, with their logged
+   * propensities and attributed rewards, instead of logging a behaviour policy in the simulator.
+   */
+  log?: string;
   /** train users whose greedy rollout gives the learning curve */
   curveUsers: number;
   curvePoints: number;
@@ -98,6 +104,10 @@ export function reinforceParams(options: FitOptions): ReinforceParams {
   if (options.learningRate !== undefined) p.lr = options.learningRate;
   if (options.batchSize !== undefined) p.batchSize = options.batchSize;
   if (!(p.gamma >= 0 && p.gamma < 1)) throw new TastemakerError('INVALID_CONFIG', `Invalid gamma for ${model}: ${p.gamma}. Use a number in [0, 1).`);
+  if (extra.log !== undefined) {
+    if (typeof extra.log !== 'string' || extra.log === '') throw new TastemakerError('INVALID_CONFIG', `Invalid log for ${model}: ${JSON.stringify(extra.log)}. Give the path of a server's SQLite file.`);
+    p.log = extra.log;
+  }
   return p;
 }
 
@@ -216,7 +226,8 @@ export class ReinforceModel implements TrainedModel {
 
 export const reinforceModel: ModelFactory = {
   id: 'reinforce',
-  description: 'REINFORCE with the top-K off-policy correction (Chen et al. 2019): softmax policy over the catalogue, trained from logged impressions with propensities (a popularity behaviour policy in an MF simulator of the train part).',
+  description:
+    'REINFORCE with the top-K off-policy correction (Chen et al. 2019): softmax policy over the catalogue, trained from logged impressions with propensities (a popularity behaviour policy in an MF simulator of the train part, or a server’s SQLite log with --set log=FILE).',
   async fit(train: TrainSet, options: FitOptions): Promise<TrainedModel> {
     const p = reinforceParams(options);
     const d = train.dataset;
@@ -231,12 +242,19 @@ export const reinforceModel: ModelFactory = {
     });
     if (initial.size === 0) throw new TastemakerError('INVALID_ARGUMENT', `reinforce: no training user has ${p.stateSize} liked items to start an episode`);
     const env = new MfEnv(pmf, initial, { stateSize: p.stateSize, positiveThreshold: p.positiveThreshold, maxSteps: p.maxEpisodeSteps, seed: options.seed });
-    const counts = new Float64Array(d.items.size);
-    for (const i of train.csr.indices) counts[i]!++;
-    const behaviour = popularityBehaviour(counts, p.temperature);
     const logRng = rng.fork();
-    const steps: LoggedStep[] = [];
-    for (let e = 0; e < p.logEpisodes; e++) steps.push(...logSimulator(env, env.users, behaviour, p.gamma, logRng));
+    let steps: LoggedStep[];
+    if (p.log !== undefined) {
+      const read = await stepsFromServingLog(p.log, d, { stateSize: p.stateSize, gamma: p.gamma });
+      steps = read.steps;
+      options.log?.(`reinforce: ${steps.length} logged steps from ${read.slates} slates of the serving log ${p.log}${read.skipped > 0 ? ` (${read.skipped} impressions of items not in the data set skipped)` : ''}`);
+    } else {
+      const counts = new Float64Array(d.items.size);
+      for (const i of train.csr.indices) counts[i]!++;
+      const behaviour = popularityBehaviour(counts, p.temperature);
+      steps = [];
+      for (let e = 0; e < p.logEpisodes; e++) steps.push(...logSimulator(env, env.users, behaviour, p.gamma, logRng));
+    }
     const policy = new SoftmaxPolicy({ embDim: pmf.dim + 1, hidden: p.hidden, learnedBeta: p.beta === 'learned' }, pmfItemEmbeddings(pmf), rng.fork());
     const curveUsers = env.users.slice(0, Math.min(p.curveUsers, env.users.length));
     const scorer = { name: 'reinforce', scoreStates: async (_u: Int32Array, s: Int32Array) => policy.scores(s, p.stateSize) };
