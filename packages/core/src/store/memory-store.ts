@@ -23,7 +23,7 @@ import {
   type UserDeletion,
   type UserRecord,
 } from './types.js';
-import { bestReward, mergeAttributes, pageSize } from './records.js';
+import { bestReward, impressionOf, mergeAttributes, pageSize } from './records.js';
 
 interface ImpressionState {
   trial: boolean;
@@ -122,7 +122,10 @@ export class MemoryStore implements Store {
     for (const [recommId, rec] of this.recommendations) {
       const seq = this.recommendationSeq.get(recommId) ?? 0;
       if (seq <= after) continue;
-      const impressions = rec.items.map((item) => this.impression(recommId, item.itemId)).filter((i): i is ImpressionRecord => i !== undefined);
+      const impressions = rec.items.map((item) => {
+        const state = this.impressionState.get(impressionKey(recommId, item.itemId));
+        return impressionOf(rec, item, state?.trial ?? false, state?.reward ?? null);
+      });
       slates.push({ recommendation: clone(rec), impressions });
       next = seq;
       if (slates.length === limit) break;
@@ -308,16 +311,7 @@ export class MemoryStore implements Store {
     const state = this.impressionState.get(impressionKey(recommId, itemId));
     const item = rec?.items.find((i) => i.itemId === itemId);
     if (rec === undefined || state === undefined || item === undefined) return undefined;
-    return {
-      ...item,
-      recommId,
-      userId: rec.userId,
-      model: rec.model,
-      policy: rec.policy,
-      createdAt: rec.createdAt,
-      trial: state.trial,
-      reward: state.reward,
-    };
+    return impressionOf(rec, item, state.trial, state.reward);
   }
 
   private assertOpen(): void {

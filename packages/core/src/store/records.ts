@@ -1,5 +1,5 @@
 // Helpers the Store implementations share; internal to core.
-import type { JsonObject } from './types.js';
+import type { ImpressionRecord, JsonObject, RecommendationRecord, SlateItem } from './types.js';
 
 export const DEFAULT_PAGE = 100;
 export const MAX_PAGE = 1000;
@@ -27,4 +27,9 @@ export function mergeAttributes(base: JsonObject, patch: JsonObject | undefined)
     else Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
   }
   return out;
+}
+
+/** A shown item of a logged recommendation as its impression, with the feedback counted so far. */
+export function impressionOf(rec: RecommendationRecord, item: SlateItem, trial: boolean, reward: number | null): ImpressionRecord {
+  return { ...item, recommId: rec.recommId, userId: rec.userId, model: rec.model, policy: rec.policy, createdAt: rec.createdAt, trial, reward };
 }

@@ -29,7 +29,7 @@ import {
   type UserDeletion,
   type UserRecord,
 } from './types.js';
-import { bestReward, mergeAttributes, pageSize } from './records.js';
+import { bestReward, impressionOf, mergeAttributes, pageSize } from './records.js';
 
 type Sqlite = Database.Database;
 type Statement = Database.Statement;
@@ -384,18 +384,9 @@ export class SqliteStore implements Store {
     const slates = rows.map((row): LoggedSlate => {
       const recommendation = recommendationFromRow(row);
       const items = feedback.get(recommendation.recommId);
-      const impressions = recommendation.items.map((item): ImpressionRecord => {
+      const impressions = recommendation.items.map((item) => {
         const f = items?.get(item.itemId);
-        return {
-          ...item,
-          recommId: recommendation.recommId,
-          userId: recommendation.userId,
-          model: recommendation.model,
-          policy: recommendation.policy,
-          createdAt: recommendation.createdAt,
-          trial: f?.trial === 1,
-          reward: optionalNumber(f?.reward) ?? null,
-        };
+        return impressionOf(recommendation, item, f?.trial === 1, optionalNumber(f?.reward) ?? null);
       });
       return { recommendation, impressions };
     });

@@ -79,6 +79,13 @@ export interface DenseParams {
   activation: Activation;
 }
 
+/** [rows, cols] row-major → [cols, rows]: a weight kept as [out, in] (a row per output) in `dense`'s [in, out] layout. */
+export function transpose(a: Float32Array, rows: number, cols: number): Float32Array {
+  const out = new Float32Array(a.length);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = a[r * cols + c]!;
+  return out;
+}
+
 /**
  * y = activation(x · W + b) over the last axis of x (any rank). MatMul + Add rather than Gemm so the
  * same layer serves [batch, d] towers and [batch, candidates, d] rankers.

@@ -72,3 +72,11 @@ export function padHistories(histories: readonly ArrayLike<number>[], pad: numbe
 export function int64Feed(values: ArrayLike<number>): Feed {
   return { data: BigInt64Array.from(Array.from(values), (v) => BigInt(v)), dims: [values.length] };
 }
+
+/** Histories as core feeds a user graph's `history` input: [batch, longest] int64, left-padded with `pad`, most recent item last. */
+export function leftPaddedFeed(histories: readonly Int32Array[], pad: number): Feed {
+  const length = Math.max(1, ...histories.map((h) => h.length));
+  const data = new BigInt64Array(histories.length * length).fill(BigInt(pad));
+  histories.forEach((h, b) => h.forEach((item, k) => (data[b * length + length - h.length + k] = BigInt(item))));
+  return { data, dims: [histories.length, length] };
+}

@@ -1,6 +1,6 @@
 import { GraphBuilder } from '../../onnx/builder.js';
 import { gru, type GruParams } from '../../onnx/gru.js';
-import { dense } from '../../onnx/layers.js';
+import { dense, transpose } from '../../onnx/layers.js';
 import type { Gru } from './gru.js';
 import type { QNetwork } from './q-network.js';
 
@@ -24,13 +24,6 @@ export const DQN_ONNX_INPUTS = ['liked', 'liked_len', 'skipped', 'skipped_len', 
 function gruParams(cell: Gru): GruParams {
   const h = cell.hiddenSize;
   return { inputSize: cell.inputSize, hiddenSize: h, w: cell.W.slice(), r: cell.R.slice(), bw: cell.B.slice(0, 3 * h), br: cell.B.slice(3 * h, 6 * h), linearBeforeReset: false };
-}
-
-/** [rows, cols] row-major → [cols, rows] (the dense layer's [in, out] layout). */
-function transpose(a: Float32Array, rows: number, cols: number): Float32Array {
-  const out = new Float32Array(a.length);
-  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = a[r * cols + c]!;
-  return out;
 }
 
 export function qNetworkGraph(net: QNetwork): Uint8Array {

@@ -6,19 +6,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportGraphs } from '../../export/graphs.js';
 import { writeModelBundle } from '../../export/write-model-bundle.js';
 import { drrUsersSplit } from '../../eval/drr-users.js';
-import { ORT_RUNTIMES, int64Feed, runModel, type Feed } from '../../onnx/ort-runners.js';
+import { ORT_RUNTIMES, int64Feed, leftPaddedFeed, runModel } from '../../onnx/ort-runners.js';
 import { syntheticDataset } from '../../synthetic/index.js';
 import { drrModels, DrrModel, referenceActions, STATE_MODULES } from './index.js';
 
 const small = { stateSize: 4, embeddingDim: 8, embeddingEpochs: 10, envs: 8, steps: 60, batchSize: 16, actorHidden: 16, criticHidden: 16, listSize: 3, actorDelay: 10, actorLr: 3e-3 };
-
-/** Left-padded, as core feeds the user graph (most recent item last). */
-function leftPadded(histories: readonly Int32Array[], pad: number): Feed {
-  const length = Math.max(1, ...histories.map((h) => h.length));
-  const data = new BigInt64Array(histories.length * length).fill(BigInt(pad));
-  histories.forEach((h, b) => h.forEach((item, k) => (data[b * length + length - h.length + k] = BigInt(item))));
-  return { data, dims: [histories.length, length] };
-}
 
 function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   expect(a.length).toBe(b.length);
@@ -55,7 +47,7 @@ describe('DRR export: trainer (tfjs) = onnxruntime = core', () => {
     expect(maxDiff(trained, core)).toBeLessThan(1e-4);
     const [graph] = exportGraphs(model.exportSpec());
     expect(graph?.name).toBe('user_tower');
-    const feeds = { user_index: int64Feed(Array.from(users, (u) => (u < 0 ? model.nUsers : u))), history: leftPadded(graphHistories, model.nItems) };
+    const feeds = { user_index: int64Feed(Array.from(users, (u) => (u < 0 ? model.nUsers : u))), history: leftPaddedFeed(graphHistories, model.nItems) };
     for (const runtime of ORT_RUNTIMES) {
       const out = await runModel(runtime, graph!.bytes, feeds, ['user_embedding']);
       expect(maxDiff(out.user_embedding!.data, trained)).toBeLessThan(1e-4);

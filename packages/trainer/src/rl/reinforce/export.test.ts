@@ -6,19 +6,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportGraphs } from '../../export/graphs.js';
 import { writeModelBundle } from '../../export/write-model-bundle.js';
 import { drrUsersSplit } from '../../eval/drr-users.js';
-import { ORT_RUNTIMES, int64Feed, runModel } from '../../onnx/ort-runners.js';
+import { ORT_RUNTIMES, int64Feed, leftPaddedFeed, runModel } from '../../onnx/ort-runners.js';
 import { syntheticDataset } from '../../synthetic/index.js';
 import { reinforceModel, type ReinforceModel } from './index.js';
 
 const small = { stateSize: 4, hidden: 16, embeddingDim: 6, embeddingEpochs: 15, maxEpisodeSteps: 8, batchSize: 32, epochs: 3, curveUsers: 0 };
-
-/** Left-padded with the padding row, as core feeds the user graph (most recent item last). */
-function leftPadded(histories: readonly Int32Array[], pad: number) {
-  const length = Math.max(1, ...histories.map((h) => h.length));
-  const data = new BigInt64Array(histories.length * length).fill(BigInt(pad));
-  histories.forEach((h, b) => h.forEach((item, k) => (data[b * length + length - h.length + k] = BigInt(item))));
-  return { data, dims: [histories.length, length] };
-}
 
 /** Scores [users, nItems] of user vectors [users, d] against item rows [nItems, d]. */
 function dotAll(vectors: Float32Array, items: Float32Array, d: number): Float32Array {
@@ -72,7 +64,7 @@ describe('REINFORCE export: the policy = onnxruntime = core', () => {
     expect(maxDiff(dotAll(spec.reference(users, graphHistories), spec.itemVectors!, spec.dim!), logits)).toBeLessThan(1e-4);
     const [graph] = exportGraphs(spec);
     expect(graph?.name).toBe('user_tower');
-    const feeds = { user_index: int64Feed(Array.from(users, (u) => (u < 0 ? model.nUsers : u))), history: leftPadded(graphHistories, model.nItems) };
+    const feeds = { user_index: int64Feed(Array.from(users, (u) => (u < 0 ? model.nUsers : u))), history: leftPaddedFeed(graphHistories, model.nItems) };
     for (const runtime of ORT_RUNTIMES) {
       const out = await runModel(runtime, graph!.bytes, feeds, ['user_embedding']);
       expect(maxDiff(dotAll(out.user_embedding!.data as Float32Array, spec.itemVectors!, spec.dim!), logits)).toBeLessThan(1e-4);

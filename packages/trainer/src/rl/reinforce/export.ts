@@ -6,7 +6,7 @@
  */
 import type { UserGraphExport } from '../../export/types.js';
 import type { GraphBuilder, Value } from '../../onnx/builder.js';
-import { cast, dense, reduceSum, type SafeIndex } from '../../onnx/layers.js';
+import { dense, maskedMeanLookup, transpose, type SafeIndex } from '../../onnx/layers.js';
 import { graphStates } from '../drr/export.js';
 import type { SoftmaxPolicy } from './policy.js';
 
@@ -26,23 +26,13 @@ export function reinforceUserGraphExport(policy: SoftmaxPolicy, stateSize: numbe
 /** [batch] φ(s): the mean of the last N positions' valid items' fixed embeddings through π's MLP. */
 function buildPolicyGraph(g: GraphBuilder, policy: SoftmaxPolicy, n: number, history: SafeIndex): Value {
   const { embDim: E, hidden: M } = policy.shape;
-  const D = policy.D;
   const nItems = policy.nItems;
   const lastN = (x: Value, name: string) => g.op('Slice', [x, g.int64([-n]), g.int64([Number.MAX_SAFE_INTEGER]), g.int64([1])], {}, { name });
-  const state = lastN(history.index, 'state_items'); // [B, ≤N], nItems = padding
-  const valid = cast(g, lastN(history.valid, 'state_valid'), 'float32');
-  const table = new Float32Array((nItems + 1) * E); // the padding row stays zero, so it adds nothing to the sum
+  const state: SafeIndex = { index: lastN(history.index, 'state_items'), valid: lastN(history.valid, 'state_valid') };
+  const table = new Float32Array((nItems + 1) * E); // the padding row stays zero
   table.set(policy.items);
-  const rows = g.op('Gather', [g.initializer('reinforce.item_rows', table, [nItems + 1, E]), state], { axis: 0 }, { name: 'state_rows' }); // [B, ≤N, E]
-  const count = g.op('Max', [reduceSum(g, valid, [1], true, 'state_count'), g.float32(1)], {}, { name: 'state_count_min1' });
-  const x = g.op('Div', [reduceSum(g, rows, [1], false, 'state_sum'), count], {}, { name: 'state_mean' }); // [B, E]; no items → 0, as training
+  // no valid item → 0, as training's encode
+  const x = maskedMeanLookup(g, g.initializer('reinforce.item_rows', table, [nItems + 1, E]), state, 'state_mean');
   const h = dense(g, x, { inputDim: E, outputDim: M, weight: transpose(policy.W1, M, E), bias: policy.b1, activation: 'relu' }, 'pi.hidden');
-  return dense(g, h, { inputDim: M, outputDim: D, weight: transpose(policy.W2, D, M), bias: policy.b2, activation: 'linear' }, 'pi.phi');
-}
-
-/** The policy keeps W as [out, in] (row per output); the graph's MatMul wants [in, out]. */
-function transpose(w: Float32Array, rows: number, cols: number): Float32Array {
-  const out = new Float32Array(w.length);
-  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = w[r * cols + c]!;
-  return out;
+  return dense(g, h, { inputDim: M, outputDim: policy.D, weight: transpose(policy.W2, policy.D, M), bias: policy.b2, activation: 'linear' }, 'pi.phi');
 }

@@ -1,4 +1,4 @@
-import { TastemakerError, type ImpressionRecord, type RecommendationRecord } from '@tastemaker/core';
+import { TastemakerError, type LoggedSlate } from '@tastemaker/core';
 import type { Rng } from '../../engine/rng.js';
 import { STATE_PADDING, type RecEnv } from '../env.js';
 import { discountedReturns } from './correction.js';
@@ -72,11 +72,8 @@ export function logSimulator(env: RecEnv, users: Int32Array, weights: Float64Arr
   return out;
 }
 
-/** One served recommendation with its impressions (rewards attributed by the store). */
-export interface LoggedRecommendation {
-  recommendation: RecommendationRecord;
-  impressions: readonly ImpressionRecord[];
-}
+/** One served recommendation with its impressions (rewards attributed by the store): core's `Store.listRecommendations` entries. */
+export type LoggedRecommendation = LoggedSlate;
 
 /**
  * Adapter from the serving loop's log (core's store: a RecommendationRecord per served slate, an
