@@ -6,7 +6,7 @@
  *   TASTEMAKER_BENCH_BUNDLE    server section: serve this bundle instead of training one
  *   TASTEMAKER_BENCH_CPU_PROF  server section: write a .cpuprofile of the server per phase here
  *   TASTEMAKER_BENCH_SKIP_BUILD=1  server section: serve the packages as last built (it runs `npm run build` first)
- *   --only NAME       run one section: two-tower | retrieval | server | ranking | rl-online
+ *   --only NAME       run one section: two-tower | retrieval | server | ranking | rl-online | drr-reference
  */
 import { execFileSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
@@ -15,6 +15,7 @@ import { lowRankVectors, measureRetrieval } from './retrieval.js';
 import { benchRanking } from './ranking.js';
 import { benchServer } from './server.js';
 import { runOnlineExperiment } from './rl-online.js';
+import { runDrrReference } from './drr-reference.js';
 
 const { values } = parseArgs({ options: { only: { type: 'string' } } });
 const want = (name: string) => values.only === undefined || values.only === name;
@@ -86,6 +87,12 @@ if (want('rl-online')) {
   // A served DRR policy learning from /v1/events on ML-100K (drr-users split, PMF simulator); bench/README.md.
   const dataset = await readDataset('movielens-100k', dataPath('ml-100k'));
   report.rlOnline = await runOnlineExperiment({ dataset, model: 'drr-ave', seed: 42, rounds: 5, k: 10, candidatePool: 200, epsilon: 0.1, log });
+}
+
+if (want('drr-reference')) {
+  // drr-users leak-free vs the DRR re-implementation's leaky evaluation, same models, one run; bench/README.md.
+  const dataset = await readDataset('movielens-1m', dataPath('ml-1m'));
+  report.drrReference = await runDrrReference({ dataset, seed: 42, log });
 }
 
 process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { csrRow } from '../data/csr.js';
 import { IdMap, type Dataset } from '../data/dataset.js';
-import { drrUsersSplit } from './drr-users.js';
+import { drrUsersReference, drrUsersSplit } from './drr-users.js';
 import { makeSplit } from './protocols.js';
 
 /**
@@ -68,5 +68,23 @@ describe('drr-users split', () => {
 
   it('rejects a bad state size', () => {
     expect(() => drrUsersSplit(d, { stateSize: 0 })).toThrow(/stateSize/);
+  });
+});
+
+describe('drr-users as the re-implementation ran it (leak included)', () => {
+  const ref = drrUsersReference(dataset(), { stateSize: 3 });
+
+  it('states are the first rated items, relevant the later positives, every other item a candidate', () => {
+    expect(Array.from(ref.test.users)).toEqual([1, 0]);
+    // user 1 rated items 1, 2, 3, … by time; user 0 items 0, 1, 2, … (any rating enters the state)
+    expect(Array.from(ref.states)).toEqual([1, 2, 3, 0, 1, 2]);
+    expect(Array.from(ref.test.relevant[0]!)).toEqual([0, 4, 6, 7]);
+    expect(Array.from(ref.test.relevant[1]!)).toEqual([3, 5, 6, 7]);
+    expect(Array.from(ref.test.candidates[1]!)).toEqual([3, 4, 5, 6, 7]);
+  });
+
+  it("trains on every rating, the held-out users' futures included", () => {
+    expect(ref.full.dataset.interactions.user.length).toBe(80);
+    expect(Array.from(csrRow(ref.full.csr, 0))).toEqual([0, 2, 3, 5, 6, 7]);
   });
 });

@@ -1,5 +1,7 @@
 import { TastemakerError } from '@tastemaker/core';
 import type { Dataset } from '../data/dataset.js';
+import type { TrainSet } from '../models/types.js';
+import { STATE_PADDING } from '../rl/env.js';
 import type { RankingTest, Split } from './protocols.js';
 import { rowsByUser, rowsWhere, trainSetOf } from './train-set.js';
 
@@ -45,31 +47,37 @@ function usersInIdOrder(dataset: Dataset): Int32Array {
   return order;
 }
 
-export function drrUsersSplit(dataset: Dataset, options: DrrUsersOptions = {}): Split {
-  const stateSize = options.stateSize ?? DRR_USERS_DEFAULTS.stateSize;
-  const threshold = options.positiveThreshold ?? DRR_USERS_DEFAULTS.positiveThreshold;
-  const fraction = options.trainFraction ?? DRR_USERS_DEFAULTS.trainFraction;
+/** The user-id cut both drr-users variants share, and each user's rows ordered by time (ties in file order). */
+function userCut(dataset: Dataset, stateSize: number, fraction: number): { nTrain: number; order: Int32Array; byUser: Int32Array[]; timelineOf(u: number): number[] } {
   if (!Number.isInteger(stateSize) || stateSize < 1) throw new TastemakerError('INVALID_ARGUMENT', `drr-users: stateSize must be a positive integer, got ${stateSize}`);
   if (!(fraction > 0 && fraction < 1)) throw new TastemakerError('INVALID_ARGUMENT', `drr-users: trainFraction must be in (0, 1), got ${fraction}`);
-  const { value, timestamp, item } = dataset.interactions;
+  const { timestamp } = dataset.interactions;
   const nUsers = dataset.users.size;
   const order = usersInIdOrder(dataset);
   const nTrain = Math.floor(fraction * nUsers);
   if (nTrain === 0 || nTrain === nUsers) throw new TastemakerError('INVALID_ARGUMENT', `drr-users: ${nUsers} users are too few to split`, { users: nUsers });
   const byUser = rowsByUser(dataset.interactions, nUsers);
+  const key = (r: number): number => (Number.isNaN(timestamp[r]!) ? -Infinity : timestamp[r]!);
+  return { nTrain, order, byUser, timelineOf: (u) => Array.from(byUser[u]!).sort((a, b) => key(a) - key(b) || a - b) };
+}
+
+export function drrUsersSplit(dataset: Dataset, options: DrrUsersOptions = {}): Split {
+  const stateSize = options.stateSize ?? DRR_USERS_DEFAULTS.stateSize;
+  const threshold = options.positiveThreshold ?? DRR_USERS_DEFAULTS.positiveThreshold;
+  const { nTrain, order, byUser, timelineOf } = userCut(dataset, stateSize, options.trainFraction ?? DRR_USERS_DEFAULTS.trainFraction);
+  const { value, item } = dataset.interactions;
+  const nUsers = dataset.users.size;
   const inTrain = new Uint8Array(value.length);
   const users: number[] = [];
   const relevant: Int32Array[] = [];
   let short = 0;
-  const key = (r: number): number => (Number.isNaN(timestamp[r]!) ? -Infinity : timestamp[r]!);
   for (let rank = 0; rank < nUsers; rank++) {
     const u = order[rank]!;
-    const rows = byUser[u]!;
     if (rank < nTrain) {
-      for (const r of rows) inTrain[r] = 1;
+      for (const r of byUser[u]!) inTrain[r] = 1;
       continue;
     }
-    const timeline = Array.from(rows).sort((a, b) => key(a) - key(b) || a - b);
+    const timeline = timelineOf(u);
     let seen = 0;
     let cut = -1;
     for (let j = 0; j < timeline.length; j++) {
@@ -105,5 +113,75 @@ export function drrUsersSplit(dataset: Dataset, options: DrrUsersOptions = {}): 
     test,
     reportK: [...DRR_USERS_CUTOFFS],
     notes,
+  };
+}
+
+/**
+ * The re-implementation's evaluation as it ran, leak included, to compare with its published numbers
+ * like for like (bench/drr-reference.ts; not a protocol to select models with):
+ *
+ * - the same user-id cut as `drr-users`;
+ * - a held-out user's state is their first `stateSize` *rated* items by time (any rating), and the
+ *   relevant items are their later items rated ≥ 4 (users with none are not tested);
+ * - `full` is a TrainSet of every rating of every user, held-out futures included: what the
+ *   re-implementation pre-trained its user and item embeddings on. Its RL episodes ran on the train
+ *   users only, which `drrUsersSplit`'s train part provides;
+ * - every item but the state is a candidate (`test.candidates`), since under the leak the relevant
+ *   items are training items of the user and would otherwise be excluded from the ranking.
+ */
+export interface DrrUsersReference {
+  full: TrainSet;
+  test: RankingTest & { candidates: Int32Array[] };
+  /** each test user's state, oldest first ([users.length, stateSize]) */
+  states: Int32Array;
+  stateSize: number;
+  notes: string[];
+}
+
+export function drrUsersReference(dataset: Dataset, options: DrrUsersOptions = {}): DrrUsersReference {
+  const stateSize = options.stateSize ?? DRR_USERS_DEFAULTS.stateSize;
+  const threshold = options.positiveThreshold ?? DRR_USERS_DEFAULTS.positiveThreshold;
+  const { nTrain, order, timelineOf } = userCut(dataset, stateSize, options.trainFraction ?? DRR_USERS_DEFAULTS.trainFraction);
+  const { value, item } = dataset.interactions;
+  const nUsers = dataset.users.size;
+  const nItems = dataset.items.size;
+  const users: number[] = [];
+  const relevant: Int32Array[] = [];
+  const candidates: Int32Array[] = [];
+  const states: number[] = [];
+  let short = 0;
+  for (let rank = nTrain; rank < nUsers; rank++) {
+    const u = order[rank]!;
+    const timeline = timelineOf(u);
+    const state = new Set<number>();
+    const stateRow: number[] = [];
+    for (let j = 0; j < Math.min(stateSize, timeline.length); j++) {
+      const i = item[timeline[j]!]!;
+      if (!state.has(i)) stateRow.push(i);
+      state.add(i);
+    }
+    const later = new Set<number>();
+    for (let j = stateSize; j < timeline.length; j++) if (value[timeline[j]!]! >= threshold && !state.has(item[timeline[j]!]!)) later.add(item[timeline[j]!]!);
+    if (later.size === 0) {
+      short++;
+      continue;
+    }
+    users.push(u);
+    relevant.push(Int32Array.from(later).sort());
+    const open = new Int32Array(nItems - state.size);
+    for (let i = 0, j = 0; i < nItems; i++) if (!state.has(i)) open[j++] = i;
+    candidates.push(open);
+    for (let j = stateRow.length; j < stateSize; j++) states.push(STATE_PADDING);
+    states.push(...stateRow);
+  }
+  return {
+    full: trainSetOf(dataset, Int32Array.from({ length: value.length }, (_, r) => r), (v) => v >= threshold),
+    test: { kind: 'ranking', users: Int32Array.from(users), relevant, candidates },
+    states: Int32Array.from(states),
+    stateSize,
+    notes: [
+      `drr-users (reference, leak included): users ${dataset.users.ids[order[nTrain]!]}…${dataset.users.ids[order[nUsers - 1]!]} held out; state = first ${stateSize} rated items; embeddings may train on every rating.`,
+      `${users.length} held-out users tested${short > 0 ? `; ${short} with no rating ≥ ${threshold} after their state were not` : ''}.`,
+    ],
   };
 }

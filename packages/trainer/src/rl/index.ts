@@ -5,4 +5,4 @@ export { PMF_DEFAULTS, pmfPredict, pmfPredictAll, trainPmf, type PmfFactors, typ
 export { mfGreedyModel } from './mf-greedy.js';
 export { rollout, type RolloutResult, type StatePolicy } from './rollout.js';
 export { positiveItems, userTimelines, type UserTimelines } from './timelines.js';
-export { DRR_DEFAULTS, DrrModel, drrModels, drrParams, pretrainEmbeddings, STATE_MODULES, type DrrParams, type StateModuleKind } from './drr/index.js';
+export { DRR_DEFAULTS, DrrModel, drrModels, drrParams, fitDrr, pretrainEmbeddings, STATE_MODULES, type DrrParams, type StateModuleKind } from './drr/index.js';

@@ -1,12 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../engine/backend.js';
-import { drrUsersSplit } from '../../eval/drr-users.js';
+import { drrUsersReference, drrUsersSplit } from '../../eval/drr-users.js';
 import { syntheticDataset } from '../../synthetic/index.js';
 import { RatingEnv } from '../rating-env.js';
 import { rollout } from '../rollout.js';
 import { userTimelines } from '../timelines.js';
-import { drrModels, DrrModel, STATE_MODULES, StateModule, stateDim } from './index.js';
+import { drrModels, DrrModel, drrParams, fitDrr, pretrainEmbeddings, STATE_MODULES, StateModule, stateDim } from './index.js';
 
 const small = { stateSize: 4, embeddingDim: 8, embeddingEpochs: 10, envs: 8, steps: 40, batchSize: 16, actorHidden: 16, criticHidden: 16, listSize: 3 };
 
@@ -45,7 +45,8 @@ describe('state modules', () => {
 });
 
 describe('DRR models', () => {
-  const split = drrUsersSplit(syntheticDataset({ seed: 3, users: 120, items: 60, perUser: 30 }), { stateSize: 4 });
+  const data = syntheticDataset({ seed: 3, users: 120, items: 60, perUser: 30 });
+  const split = drrUsersSplit(data, { stateSize: 4 });
 
   it.each(STATE_MODULES)('%s trains its state module end to end and is deterministic', async (kind) => {
     const fit = () => drrModels[kind].fit(split.train, { seed: 7, extra: small });
@@ -94,6 +95,20 @@ describe('DRR models', () => {
     } finally {
       model.dispose();
     }
+  });
+
+  it('can pre-train its embeddings on another train set of the same users and items (the reference evaluation)', async () => {
+    const full = drrUsersReference(data, { stateSize: 4 }).full;
+    const options = { seed: 7, extra: { ...small, steps: 2 } };
+    const model = await fitDrr('drr-u', split.train, options, full);
+    try {
+      expect(model.embeddings.users).toEqual(pretrainEmbeddings(full, drrParams('drr-u', options), 7).users);
+      expect(model.embeddings.users).not.toEqual(pretrainEmbeddings(split.train, drrParams('drr-u', options), 7).users);
+    } finally {
+      model.dispose();
+    }
+    const fewer = drrUsersSplit(syntheticDataset({ seed: 3, users: 50, items: 60, perUser: 30 }), { stateSize: 4 }).train;
+    await expect(fitDrr('drr-u', split.train, options, fewer)).rejects.toThrow(/same users and items/);
   });
 
   it('rejects bad hyper-parameters with the valid choices', async () => {

@@ -248,46 +248,56 @@ export class DrrModel implements TrainedModel {
   }
 }
 
+/**
+ * Fits DRR on `train`: embeddings pre-trained on `embeddingTrain` (default `train`), episodes over
+ * `train`'s users. A different `embeddingTrain` exists for one purpose: reproducing the DRR
+ * re-implementation's evaluation, whose embeddings saw every rating (bench/drr-reference.ts).
+ */
+export async function fitDrr(kind: StateModuleKind, train: TrainSet, options: FitOptions, embeddingTrain: TrainSet = train): Promise<DrrModel> {
+  const p = drrParams(kind, options);
+  if (embeddingTrain.dataset.users.size !== train.dataset.users.size || embeddingTrain.csr.cols !== train.csr.cols) {
+    throw new TastemakerError('INVALID_ARGUMENT', `${kind}: the embeddings' train set must have the same users and items as the train set`);
+  }
+  const backend = await initBackend(options.backend);
+  const started = performance.now();
+  const emb = pretrainEmbeddings(embeddingTrain, p, options.seed);
+  options.log?.(`${kind}: ${p.embeddings} embeddings (dim ${p.embeddingDim}) in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  const timelines = userTimelines(train.dataset);
+  const env = new RatingEnv(timelines, emb.nItems, {
+    stateSize: p.stateSize,
+    positiveThreshold: p.positiveThreshold,
+    unratedPenalty: p.unratedPenalty,
+    maxSteps: p.maxEpisodeSteps,
+  });
+  const rng = new Rng(options.seed);
+  const networks = new DrrNetworks({ kind, stateSize: p.stateSize, dim: emb.dim, actorHidden: p.actorHidden, criticHidden: p.criticHidden, skip: p.skip }, rng.fork());
+  const progress = options.progress;
+  progress?.start(`${kind}: steps`, p.steps);
+  const t0 = performance.now();
+  let log: TrainLog;
+  try {
+    log = trainDrr(networks, emb, env, p, rng.nextUint32(), (step, info) => {
+      progress?.update(step, { reward: info.reward!.toFixed(3), loss: info.criticLoss!.toFixed(3) });
+    });
+  } catch (e) {
+    networks.dispose();
+    throw e;
+  } finally {
+    progress?.stop();
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  options.log?.(
+    `${kind}: ${p.steps} steps × ${p.envs} episodes, ${log.updates} updates, ${log.episodes} episodes finished in ${seconds.toFixed(1)} s; mean reward per step first/last block ${log.rewardCurve[0]?.toFixed(3)} → ${log.rewardCurve.at(-1)?.toFixed(3)}`,
+  );
+  const positives = timelines.items.map((items, u) => positiveItems(items, timelines.ratings[u]!, p.positiveThreshold));
+  return new DrrModel(kind, networks, emb, positives, { backend: backend.name, epochs: p.steps, samplesPerSecond: (p.steps * p.envs) / seconds, params: { ...p } }, log);
+}
+
 function drrFactory(kind: StateModuleKind): ModelFactory {
   return {
     id: kind,
     description: `DRR (Liu et al. 2018) actor–critic with the ${kind.slice(4).toUpperCase()} state module over pre-trained MF embeddings, trained in the offline rating environment.`,
-    async fit(train: TrainSet, options: FitOptions): Promise<TrainedModel> {
-      const p = drrParams(kind, options);
-      const backend = await initBackend(options.backend);
-      const started = performance.now();
-      const emb = pretrainEmbeddings(train, p, options.seed);
-      options.log?.(`${kind}: ${p.embeddings} embeddings (dim ${p.embeddingDim}) in ${((performance.now() - started) / 1000).toFixed(1)} s`);
-      const timelines = userTimelines(train.dataset);
-      const env = new RatingEnv(timelines, emb.nItems, {
-        stateSize: p.stateSize,
-        positiveThreshold: p.positiveThreshold,
-        unratedPenalty: p.unratedPenalty,
-        maxSteps: p.maxEpisodeSteps,
-      });
-      const rng = new Rng(options.seed);
-      const networks = new DrrNetworks({ kind, stateSize: p.stateSize, dim: emb.dim, actorHidden: p.actorHidden, criticHidden: p.criticHidden, skip: p.skip }, rng.fork());
-      const progress = options.progress;
-      progress?.start(`${kind}: steps`, p.steps);
-      const t0 = performance.now();
-      let log: TrainLog;
-      try {
-        log = trainDrr(networks, emb, env, p, rng.nextUint32(), (step, info) => {
-          progress?.update(step, { reward: info.reward!.toFixed(3), loss: info.criticLoss!.toFixed(3) });
-        });
-      } catch (e) {
-        networks.dispose();
-        throw e;
-      } finally {
-        progress?.stop();
-      }
-      const seconds = (performance.now() - t0) / 1000;
-      options.log?.(
-        `${kind}: ${p.steps} steps × ${p.envs} episodes, ${log.updates} updates, ${log.episodes} episodes finished in ${seconds.toFixed(1)} s; mean reward per step first/last block ${log.rewardCurve[0]?.toFixed(3)} → ${log.rewardCurve.at(-1)?.toFixed(3)}`,
-      );
-      const positives = timelines.items.map((items, u) => positiveItems(items, timelines.ratings[u]!, p.positiveThreshold));
-      return new DrrModel(kind, networks, emb, positives, { backend: backend.name, epochs: p.steps, samplesPerSecond: (p.steps * p.envs) / seconds, params: { ...p } }, log);
-    },
+    fit: (train: TrainSet, options: FitOptions): Promise<TrainedModel> => fitDrr(kind, train, options),
   };
 }
 
