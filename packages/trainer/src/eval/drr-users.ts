@@ -125,7 +125,8 @@ export function drrUsersSplit(dataset: Dataset, options: DrrUsersOptions = {}): 
  *   relevant items are their later items rated ≥ 4 (users with none are not tested);
  * - `full` is a TrainSet of every rating of every user, held-out futures included: what the
  *   re-implementation pre-trained its user and item embeddings on. Its RL episodes ran on the train
- *   users only, which `drrUsersSplit`'s train part provides;
+ *   users only, as they do on `drrUsersSplit`'s train part (its held-out users have no positive past
+ *   their state, so the rating environment starts no episode for them);
  * - every item but the state is a candidate (`test.candidates`), since under the leak the relevant
  *   items are training items of the user and would otherwise be excluded from the ranking.
  */
