@@ -154,15 +154,10 @@ export function drrUsersReference(dataset: Dataset, options: DrrUsersOptions = {
   for (let rank = nTrain; rank < nUsers; rank++) {
     const u = order[rank]!;
     const timeline = timelineOf(u);
-    const state = new Set<number>();
-    const stateRow: number[] = [];
-    for (let j = 0; j < Math.min(stateSize, timeline.length); j++) {
-      const i = item[timeline[j]!]!;
-      if (!state.has(i)) stateRow.push(i);
-      state.add(i);
-    }
+    // a Set keeps first occurrences in insertion order: the state's distinct items, oldest first
+    const state = new Set(timeline.slice(0, stateSize).map((r) => item[r]!));
     const later = new Set<number>();
-    for (let j = stateSize; j < timeline.length; j++) if (value[timeline[j]!]! >= threshold && !state.has(item[timeline[j]!]!)) later.add(item[timeline[j]!]!);
+    for (const r of timeline.slice(stateSize)) if (value[r]! >= threshold && !state.has(item[r]!)) later.add(item[r]!);
     if (later.size === 0) {
       short++;
       continue;
@@ -172,8 +167,8 @@ export function drrUsersReference(dataset: Dataset, options: DrrUsersOptions = {
     const open = new Int32Array(nItems - state.size);
     for (let i = 0, j = 0; i < nItems; i++) if (!state.has(i)) open[j++] = i;
     candidates.push(open);
-    for (let j = stateRow.length; j < stateSize; j++) states.push(STATE_PADDING);
-    states.push(...stateRow);
+    for (let j = state.size; j < stateSize; j++) states.push(STATE_PADDING);
+    states.push(...state);
   }
   return {
     full: trainSetOf(dataset, Int32Array.from({ length: value.length }, (_, r) => r), (v) => v >= threshold),
